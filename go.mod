@@ -1,0 +1,3 @@
+module github.com/byol-lab/byol-lab
+
+go 1.26
