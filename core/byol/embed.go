@@ -1,0 +1,72 @@
+package byol
+
+import (
+	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/nn"
+)
+
+// evalChunk is how many images go through the networks at once when
+// embedding; it bounds evaluation memory independently of the set size.
+const evalChunk = 256
+
+// Embeddings are the outputs of both networks for a set of N images, without
+// augmentation and with BatchNorm in evaluation mode. Rows are row-major.
+type Embeddings struct {
+	N       int
+	ReprDim int       // encoder output (the representation y)
+	ProjDim int       // projector output
+	Repr    []float32 // online encoder: what kNN and the linear probe evaluate
+	Proj    []float32 // online projection z
+	Pred    []float32 // online prediction q(z), computed even with the predictor off
+	Target  []float32 // target projection z'
+}
+
+type embedder struct {
+	host  []float32
+	input backend.Buffer
+}
+
+// Embed computes the embeddings of split's images idx into out, reusing out's
+// slices when they are large enough.
+func (t *Trainer) Embed(split *data.Split, idx []int, out *Embeddings) {
+	rd, pd := t.online.Encoder.OutShape().C, t.cfg.ProjOut
+	out.N, out.ReprDim, out.ProjDim = len(idx), rd, pd
+	out.Repr = grow(out.Repr, len(idx)*rd)
+	out.Proj = grow(out.Proj, len(idx)*pd)
+	out.Pred = grow(out.Pred, len(idx)*pd)
+	out.Target = grow(out.Target, len(idx)*pd)
+	size := t.shape.Size()
+	e := &t.emb
+	if e.input == nil {
+		e.host = make([]float32, evalChunk*size)
+		e.input = t.b.Alloc(evalChunk * size)
+	}
+	for lo := 0; lo < len(idx); lo += evalChunk {
+		n := min(evalChunk, len(idx)-lo)
+		t.aug.Plain(e.host[:n*size], split, idx[lo:lo+n])
+		in := e.input
+		if n < evalChunk {
+			in = e.input.Slice(0, n*size)
+			t.b.Upload(in, e.host[:n*size])
+		} else {
+			t.b.Upload(in, e.host)
+		}
+		x := nn.Tensor{Buf: in, N: n, Groups: 1, Shape: t.shape}
+		y := t.online.Encoder.Forward(x, false)
+		t.b.Download(out.Repr[lo*rd:(lo+n)*rd], y.Buf)
+		z := t.online.Projector.Forward(y, false)
+		t.b.Download(out.Proj[lo*pd:(lo+n)*pd], z.Buf)
+		q := t.online.Predictor.Forward(z, false)
+		t.b.Download(out.Pred[lo*pd:(lo+n)*pd], q.Buf)
+		zt := t.target.Projector.Forward(t.target.Encoder.Forward(x, false), false)
+		t.b.Download(out.Target[lo*pd:(lo+n)*pd], zt.Buf)
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
