@@ -1,0 +1,200 @@
+package augment
+
+import (
+	"fmt"
+	"math"
+)
+
+// Config is the whole augmentation setup: one pipeline per view and the
+// normalisation both views share. Fields are plain values so a YAML/JSON file,
+// CLI flags or a live UI knob can set any one of them.
+type Config struct {
+	// Views[0] is the paper's T (online view), Views[1] is T'.
+	Views     [2]Pipeline `yaml:"views" json:"views"`
+	Normalize Normalize   `yaml:"normalize" json:"normalize"`
+}
+
+// Pipeline is one view's chain, applied in this order (the paper's, plus the
+// lab's noise): crop → flip → colour jitter → grayscale → blur → solarize →
+// noise → clamp to [0,1] → normalise.
+//
+// Every transform has Enabled and P. Enabled=false switches it off whatever P
+// says, so an ablation is a one-field change; P is validated either way, but
+// the other parameters only when the transform is enabled, so a zero block is
+// a valid "off".
+type Pipeline struct {
+	Crop      Crop      `yaml:"crop" json:"crop"`
+	Flip      Flip      `yaml:"flip" json:"flip"`
+	Jitter    Jitter    `yaml:"jitter" json:"jitter"`
+	Grayscale Grayscale `yaml:"grayscale" json:"grayscale"`
+	Blur      Blur      `yaml:"blur" json:"blur"`
+	Solarize  Solarize  `yaml:"solarize" json:"solarize"`
+	Noise     Noise     `yaml:"noise" json:"noise"`
+}
+
+// Crop is torchvision's RandomResizedCrop: a box of a random fraction of the
+// area (AreaMin..AreaMax) and log-uniform aspect ratio w/h (AspectMin..AspectMax),
+// resized bilinearly back to the model's H×W. When not applied the whole
+// image is used (resized only if the dataset's size differs from the model's).
+type Crop struct {
+	Enabled   bool    `yaml:"enabled" json:"enabled"`
+	P         float64 `yaml:"p" json:"p"`
+	AreaMin   float64 `yaml:"area_min" json:"area_min"`
+	AreaMax   float64 `yaml:"area_max" json:"area_max"`
+	AspectMin float64 `yaml:"aspect_min" json:"aspect_min"`
+	AspectMax float64 `yaml:"aspect_max" json:"aspect_max"`
+}
+
+// Flip mirrors the image left–right.
+type Flip struct {
+	Enabled bool    `yaml:"enabled" json:"enabled"`
+	P       float64 `yaml:"p" json:"p"`
+}
+
+// JitterOrder says in which order colour jitter applies its four operations.
+type JitterOrder string
+
+const (
+	// JitterRandom draws a random order per sample (torchvision ColorJitter,
+	// the paper's choice). The empty string means the same.
+	JitterRandom JitterOrder = "random"
+	// JitterFixed always applies brightness, contrast, saturation, hue in this
+	// order (the MNIST preset's "brightness then contrast").
+	JitterFixed JitterOrder = "fixed"
+)
+
+// Jitter is torchvision's ColorJitter wrapped in RandomApply(p): factors
+// b, c, s ~ U(max(0,1-x), 1+x) and a hue shift ~ U(-Hue, Hue); a strength of 0
+// skips that operation. Saturation and hue do nothing to 1-channel images.
+type Jitter struct {
+	Enabled    bool        `yaml:"enabled" json:"enabled"`
+	P          float64     `yaml:"p" json:"p"`
+	Brightness float64     `yaml:"brightness" json:"brightness"`
+	Contrast   float64     `yaml:"contrast" json:"contrast"`
+	Saturation float64     `yaml:"saturation" json:"saturation"`
+	Hue        float64     `yaml:"hue" json:"hue"`
+	Order      JitterOrder `yaml:"order" json:"order"`
+}
+
+// Grayscale replaces RGB by its luma (0.299, 0.587, 0.114) in all three
+// channels; it does nothing to 1-channel images.
+type Grayscale struct {
+	Enabled bool    `yaml:"enabled" json:"enabled"`
+	P       float64 `yaml:"p" json:"p"`
+}
+
+// MaxKernel is the largest blur kernel; kernel weights live on the stack.
+const MaxKernel = 63
+
+// Blur is a Gaussian blur with σ ~ U(SigmaMin, SigmaMax) and a Kernel×Kernel
+// window (odd), reflect-padded like torchvision. The paper uses 23 px at 224;
+// scaled down that is about 3 px at 32.
+type Blur struct {
+	Enabled  bool    `yaml:"enabled" json:"enabled"`
+	P        float64 `yaml:"p" json:"p"`
+	SigmaMin float64 `yaml:"sigma_min" json:"sigma_min"`
+	SigmaMax float64 `yaml:"sigma_max" json:"sigma_max"`
+	Kernel   int     `yaml:"kernel" json:"kernel"`
+}
+
+// Solarize inverts pixels at or above Threshold: x ≥ t → 1-x.
+type Solarize struct {
+	Enabled   bool    `yaml:"enabled" json:"enabled"`
+	P         float64 `yaml:"p" json:"p"`
+	Threshold float64 `yaml:"threshold" json:"threshold"`
+}
+
+// Noise adds Std·N(0,1) to every pixel (the clamp afterwards keeps [0,1]).
+type Noise struct {
+	Enabled bool    `yaml:"enabled" json:"enabled"`
+	P       float64 `yaml:"p" json:"p"`
+	Std     float64 `yaml:"std" json:"std"`
+}
+
+// Normalize maps each channel to (x-Mean)/Std after the clamp. A single value
+// applies to every channel.
+type Normalize struct {
+	Mean []float64 `yaml:"mean" json:"mean"`
+	Std  []float64 `yaml:"std" json:"std"`
+}
+
+// Validate checks the config for images with the given channel count.
+func (c *Config) Validate(channels int) error {
+	for v := range c.Views {
+		if err := c.Views[v].validate(); err != nil {
+			return fmt.Errorf("augment: views[%d].%w", v, err)
+		}
+	}
+	n := c.Normalize
+	if len(n.Mean) != len(n.Std) || (len(n.Mean) != 1 && len(n.Mean) != channels) {
+		return fmt.Errorf("augment: normalize: %d means and %d stds for %d channels (want 1 or %d of each)",
+			len(n.Mean), len(n.Std), channels, channels)
+	}
+	for i := range n.Mean {
+		if !finite(n.Mean[i]) || !(n.Std[i] > 0) || !finite(n.Std[i]) {
+			return fmt.Errorf("augment: normalize: channel %d has mean %v std %v (std must be > 0)", i, n.Mean[i], n.Std[i])
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) validate() error {
+	for _, t := range []struct {
+		name string
+		p    float64
+	}{{"crop", p.Crop.P}, {"flip", p.Flip.P}, {"jitter", p.Jitter.P}, {"grayscale", p.Grayscale.P},
+		{"blur", p.Blur.P}, {"solarize", p.Solarize.P}, {"noise", p.Noise.P}} {
+		if !(t.p >= 0 && t.p <= 1) {
+			return fmt.Errorf("%s: probability %v outside [0,1]", t.name, t.p)
+		}
+	}
+	if c := p.Crop; c.Enabled {
+		if err := checkRange("crop: area", c.AreaMin, c.AreaMax, 0, 1); err != nil {
+			return err
+		}
+		if err := checkRange("crop: aspect", c.AspectMin, c.AspectMax, 0, math.Inf(1)); err != nil {
+			return err
+		}
+	}
+	if j := p.Jitter; j.Enabled {
+		for _, s := range []struct {
+			name string
+			v    float64
+		}{{"brightness", j.Brightness}, {"contrast", j.Contrast}, {"saturation", j.Saturation}} {
+			if !(s.v >= 0) || !finite(s.v) {
+				return fmt.Errorf("jitter: %s strength %v must be >= 0", s.name, s.v)
+			}
+		}
+		if !(j.Hue >= 0 && j.Hue <= 0.5) {
+			return fmt.Errorf("jitter: hue strength %v outside [0,0.5]", j.Hue)
+		}
+		if j.Order != "" && j.Order != JitterRandom && j.Order != JitterFixed {
+			return fmt.Errorf("jitter: order %q (want %q or %q)", j.Order, JitterRandom, JitterFixed)
+		}
+	}
+	if b := p.Blur; b.Enabled {
+		if b.Kernel < 1 || b.Kernel > MaxKernel || b.Kernel%2 == 0 {
+			return fmt.Errorf("blur: kernel %d must be odd and in [1,%d]", b.Kernel, MaxKernel)
+		}
+		if err := checkRange("blur: sigma", b.SigmaMin, b.SigmaMax, 0, math.Inf(1)); err != nil {
+			return err
+		}
+	}
+	if s := p.Solarize; s.Enabled && !(s.Threshold >= 0 && s.Threshold <= 1) {
+		return fmt.Errorf("solarize: threshold %v outside [0,1]", s.Threshold)
+	}
+	if n := p.Noise; n.Enabled && (!(n.Std >= 0) || !finite(n.Std)) {
+		return fmt.Errorf("noise: std %v must be >= 0", n.Std)
+	}
+	return nil
+}
+
+// checkRange checks floor < lo <= hi <= ceil.
+func checkRange(name string, lo, hi, floor, ceil float64) error {
+	if !(lo > floor && lo <= hi && hi <= ceil && finite(hi)) {
+		return fmt.Errorf("%s range [%v,%v] must satisfy %v < min <= max <= %v", name, lo, hi, floor, ceil)
+	}
+	return nil
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
