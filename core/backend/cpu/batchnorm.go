@@ -9,15 +9,51 @@ import (
 // BatchNorm statistics are accumulated in float64: a channel of a 2×256-image
 // batch at 28×28 sums 200k values, where float32 sums lose digits.
 
+// bnTask runs a BatchNorm kernel over a range of channels; channels are
+// independent, so they split across workers with no reduction.
+type bnTask struct {
+	op                                                    int // bnTrain, bnEval, bnBackward
+	g                                                     backend.BNGeom
+	x, y, dy, dx, gamma, beta, sm, si, rm, rv, dgam, dbet []float32
+	momentum, eps                                         float32
+}
+
+const (
+	bnTrain = iota
+	bnEval
+	bnBackward
+)
+
+func (t *bnTask) Run(lo, hi int) {
+	switch t.op {
+	case bnTrain:
+		bnTrainChannels(t, lo, hi)
+	case bnEval:
+		bnEvalChannels(t, lo, hi)
+	case bnBackward:
+		bnBackwardChannels(t, lo, hi)
+	}
+}
+
+func (c *CPU) runBN(t *bnTask) {
+	// Small layers are not worth waking the workers for.
+	grain := max(1, 32768/max(t.g.N*t.g.S, 1))
+	c.pool.For(t.g.C, grain, t)
+}
+
 func (c *CPU) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, runVar backend.Buffer, g backend.BNGeom, momentum, eps float32) {
-	xd, yd := f(x), f(y)
-	gm, bt := f(gamma), f(beta)
-	sm, si := f(saveMean), f(saveInvStd)
-	rm, rv := f(runMean), f(runVar)
+	c.bn = bnTask{op: bnTrain, g: g, x: f(x), y: f(y), gamma: f(gamma), beta: f(beta), sm: f(saveMean), si: f(saveInvStd),
+		rm: f(runMean), rv: f(runVar), momentum: momentum, eps: eps}
+	c.runBN(&c.bn)
+}
+
+func bnTrainChannels(t *bnTask, lo, hi int) {
+	g, momentum, eps := t.g, t.momentum, t.eps
+	xd, yd, gm, bt, sm, si, rm, rv := t.x, t.y, t.gamma, t.beta, t.sm, t.si, t.rm, t.rv
 	ng := g.N / g.Groups
 	m := float64(ng * g.S)
 	for grp := 0; grp < g.Groups; grp++ {
-		for ch := 0; ch < g.C; ch++ {
+		for ch := lo; ch < hi; ch++ {
 			var sum float64
 			for n := grp * ng; n < (grp+1)*ng; n++ {
 				for _, v := range xd[(n*g.C+ch)*g.S : (n*g.C+ch+1)*g.S] {
@@ -54,9 +90,14 @@ func (c *CPU) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, r
 }
 
 func (c *CPU) BatchNormEval(x, y, gamma, beta, runMean, runVar backend.Buffer, g backend.BNGeom, eps float32) {
-	xd, yd := f(x), f(y)
-	gm, bt, rm, rv := f(gamma), f(beta), f(runMean), f(runVar)
-	for ch := 0; ch < g.C; ch++ {
+	c.bn = bnTask{op: bnEval, g: g, x: f(x), y: f(y), gamma: f(gamma), beta: f(beta), rm: f(runMean), rv: f(runVar), eps: eps}
+	c.runBN(&c.bn)
+}
+
+func bnEvalChannels(t *bnTask, lo, hi int) {
+	g, eps := t.g, t.eps
+	xd, yd, gm, bt, rm, rv := t.x, t.y, t.gamma, t.beta, t.rm, t.rv
+	for ch := lo; ch < hi; ch++ {
 		scale := gm[ch] / float32(math.Sqrt(float64(rv[ch])+float64(eps)))
 		shift := bt[ch] - rm[ch]*scale
 		for n := 0; n < g.N; n++ {
@@ -69,16 +110,21 @@ func (c *CPU) BatchNormEval(x, y, gamma, beta, runMean, runVar backend.Buffer, g
 }
 
 func (c *CPU) BatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta backend.Buffer, g backend.BNGeom) {
-	xd, gd, dd := f(x), f(dy), f(dx)
-	gm, sm, si := f(gamma), f(saveMean), f(saveInvStd)
-	dg, db := f(dgamma), f(dbeta)
+	c.bn = bnTask{op: bnBackward, g: g, x: f(x), dy: f(dy), gamma: f(gamma), sm: f(saveMean), si: f(saveInvStd),
+		dx: f(dx), dgam: f(dgamma), dbet: f(dbeta)}
+	c.runBN(&c.bn)
+}
+
+func bnBackwardChannels(t *bnTask, lo, hi int) {
+	g := t.g
+	xd, gd, dd, gm, sm, si, dg, db := t.x, t.dy, t.dx, t.gamma, t.sm, t.si, t.dgam, t.dbet
 	ng := g.N / g.Groups
 	m := float64(ng * g.S)
-	for ch := 0; ch < g.C; ch++ {
+	for ch := lo; ch < hi; ch++ {
 		dg[ch], db[ch] = 0, 0
 	}
 	for grp := 0; grp < g.Groups; grp++ {
-		for ch := 0; ch < g.C; ch++ {
+		for ch := lo; ch < hi; ch++ {
 			mean, inv := float64(sm[grp*g.C+ch]), float64(si[grp*g.C+ch])
 			var sdy, sdyx float64
 			for n := grp * ng; n < (grp+1)*ng; n++ {

@@ -36,6 +36,8 @@ func f(b backend.Buffer) []float32 { return b.(*Buf).data }
 type CPU struct {
 	pool *parallel.Pool
 	conv convTask
+	bn   bnTask
+	elem elemTask
 }
 
 var _ backend.Backend = (*CPU)(nil)
@@ -111,29 +113,59 @@ func (c *CPU) BiasGrad(db, dy backend.Buffer, rows, cols int) {
 	}
 }
 
-func (c *CPU) ReLU(x, y backend.Buffer, n int) {
-	xd, yd := f(x)[:n], f(y)[:n]
-	for i, v := range xd {
-		yd[i] = max(v, 0)
-	}
+// elemTask runs an elementwise kernel over a range of indices.
+type elemTask struct {
+	op      int // elemReLU, elemReLUBackward, elemAdd
+	a, b, o []float32
 }
 
-func (c *CPU) ReLUBackward(y, dy, dx backend.Buffer, n int) {
-	yd, g, d := f(y)[:n], f(dy)[:n], f(dx)[:n]
-	for i, v := range yd {
-		if v > 0 {
-			d[i] = g[i]
-		} else {
-			d[i] = 0
+const (
+	elemReLU = iota
+	elemReLUBackward
+	elemAdd
+)
+
+// elemGrain keeps small tensors on one thread: below it, waking a worker
+// costs more than the loop.
+const elemGrain = 1 << 15
+
+func (t *elemTask) Run(lo, hi int) {
+	a, b, o := t.a[lo:hi], t.b[lo:hi], t.o[lo:hi]
+	switch t.op {
+	case elemReLU:
+		for i, v := range a {
+			o[i] = max(v, 0)
+		}
+	case elemReLUBackward: // a = y, b = dy
+		for i, v := range a {
+			if v > 0 {
+				o[i] = b[i]
+			} else {
+				o[i] = 0
+			}
+		}
+	case elemAdd:
+		for i := range o {
+			o[i] = a[i] + b[i]
 		}
 	}
 }
 
+func (c *CPU) runElem(op int, a, b, o []float32) {
+	c.elem = elemTask{op: op, a: a, b: b, o: o}
+	c.pool.For(len(o), elemGrain, &c.elem)
+}
+
+func (c *CPU) ReLU(x, y backend.Buffer, n int) {
+	c.runElem(elemReLU, f(x)[:n], f(x)[:n], f(y)[:n])
+}
+
+func (c *CPU) ReLUBackward(y, dy, dx backend.Buffer, n int) {
+	c.runElem(elemReLUBackward, f(y)[:n], f(dy)[:n], f(dx)[:n])
+}
+
 func (c *CPU) Add(y, a, b backend.Buffer, n int) {
-	yd, ad, bd := f(y)[:n], f(a)[:n], f(b)[:n]
-	for i := range yd {
-		yd[i] = ad[i] + bd[i]
-	}
+	c.runElem(elemAdd, f(a)[:n], f(b)[:n], f(y)[:n])
 }
 
 func (c *CPU) GlobalAvgPool(x, y backend.Buffer, n, ch, s int) {

@@ -1,0 +1,97 @@
+package gemm
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/byol-lab/byol-lab/core/parallel"
+)
+
+// benchShapes: the trainer's GEMMs (see modelShapes) in the transposes it
+// uses, and 1024³ to compare with BLAS libraries.
+var benchShapes = []struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}{
+	{"linear_fwd_NN", false, false, 512, 512, 64},
+	{"linear_fwd_NT", false, true, 512, 64, 512},
+	{"linear_dX_NN", false, false, 512, 512, 512},
+	{"linear_dW_TN", true, false, 512, 64, 512},
+	{"linear_dW_TN_k512", true, false, 64, 512, 512},
+	{"conv_16x784x9", false, false, 16, 784, 9},
+	{"conv_32x196x144", false, false, 32, 196, 144},
+	{"conv_64x49x288", false, false, 64, 49, 288},
+	{"conv_128x49x1152", false, false, 128, 49, 1152},
+	{"conv_16x1024x27", false, false, 16, 1024, 27},
+	{"conv_dX_TN_1152x49x128", true, false, 1152, 49, 128},
+	{"conv_dW_NT_64x576x1024", false, true, 64, 576, 1024},
+	{"square_1024", false, false, 1024, 1024, 1024},
+}
+
+// BenchmarkSgemm reports GFLOP/s (2·m·n·k per call) for every kernel the CPU
+// runs, single-threaded (nil pool) and over a pool of 2 threads:
+//
+//	go test -run '^$' -bench Sgemm ./core/backend/cpu/gemm/
+func BenchmarkSgemm(b *testing.B) {
+	p := parallel.New(2)
+	defer p.Close()
+	for _, kn := range kernels() {
+		for _, s := range benchShapes {
+			for _, threads := range []int{1, 2} {
+				pool := p
+				if threads == 1 {
+					pool = nil
+				}
+				name := fmt.Sprintf("%s/%s/threads=%d", kn.name, s.name, threads)
+				b.Run(name, func(b *testing.B) {
+					benchOne(b, kn, pool, s.transA, s.transB, s.m, s.n, s.k)
+				})
+			}
+		}
+	}
+}
+
+func benchOne(b *testing.B, kn kernel, p *parallel.Pool, transA, transB bool, m, n, k int) {
+	a := make([]float32, m*k)
+	bb := make([]float32, k*n)
+	c := make([]float32, m*n)
+	for i := range a {
+		a[i] = float32(i%7) - 3
+	}
+	for i := range bb {
+		bb[i] = float32(i%5) - 2
+	}
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	withKernel(kn, func() {
+		Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n) // warm up scratch
+		b.ResetTimer()
+		for b.Loop() {
+			Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+		}
+		b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
+
+// BenchmarkKernel times the micro-kernel alone on L1-resident panels
+// (k = 256): the ceiling for the blocked algorithm.
+func BenchmarkKernel(b *testing.B) {
+	const k = 256
+	for _, kn := range kernels() {
+		b.Run(kn.name, func(b *testing.B) {
+			a := make([]float32, kn.mr*k)
+			bp := make([]float32, kn.nr*k)
+			c := make([]float32, kn.mr*kn.nr)
+			for b.Loop() {
+				kn.fn(k, a, bp, c, kn.nr, 1, 1, kn.mr, kn.nr)
+			}
+			b.ReportMetric(2*float64(kn.mr*kn.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

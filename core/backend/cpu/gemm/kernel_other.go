@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package gemm
+
+func bestKernel() kernel { return goKernel }
+
+// kernels lists every kernel this build can run on this CPU, best first.
+func kernels() []kernel { return []kernel{goKernel} }

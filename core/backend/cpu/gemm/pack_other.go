@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package gemm
+
+// packFast has no vector version here: packPanel does all the work.
+func packFast(dst, src []float32, ld int, byLane bool, l0, np, p0, kb, w int) int {
+	return 0
+}
+
+// setAsmPack is a no-op without vector packers; it reports false.
+func setAsmPack(bool) bool { return false }

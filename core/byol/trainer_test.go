@@ -1,0 +1,236 @@
+package byol
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/parallel"
+)
+
+// tinySplit is a random 3×12×12 dataset: enough to exercise every code path
+// of a step in milliseconds.
+func tinySplit(n int) *data.Split {
+	r := rand.New(rand.NewPCG(11, 12))
+	s := &data.Split{N: n, C: 3, H: 12, W: 12, Pix: make([]uint8, n*3*12*12)}
+	for i := range s.Pix {
+		s.Pix[i] = uint8(r.IntN(256))
+	}
+	y := make([]int32, n)
+	for i := range y {
+		y[i] = int32(i % 2)
+	}
+	s.Labels = []data.LabelSet{{Name: "class", Classes: []string{"a", "b"}, Y: y}}
+	return s
+}
+
+func tinyConfig(t *testing.T) Config {
+	t.Helper()
+	c, err := Defaults("shapes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Batch, c.Steps = 8, 10
+	c.ProjHidden, c.ProjOut, c.PredHidden = 32, 16, 32
+	c.Eval = EvalConfig{BankSize: 40, QuerySize: 20, MetricSize: 20, K: 5, Temp: 0.07}
+	return c
+}
+
+func newTrainer(t *testing.T, c Config, s *data.Split) *Trainer {
+	t.Helper()
+	pool := parallel.New(2)
+	t.Cleanup(pool.Close)
+	tr, err := NewTrainer(c, cpu.New(pool), pool, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func params(tr *Trainer) (online, target []float32) {
+	return slices.Clone(cpu.Data(tr.online.Params.W)), slices.Clone(cpu.Data(tr.target.Params.W))
+}
+
+func steps(t *testing.T, tr *Trainer, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSameSeedIsBitIdentical(t *testing.T) {
+	s := tinySplit(50)
+	a, b := newTrainer(t, tinyConfig(t), s), newTrainer(t, tinyConfig(t), s)
+	steps(t, a, 4)
+	steps(t, b, 4)
+	ao, at := params(a)
+	bo, bt := params(b)
+	if !slices.Equal(ao, bo) || !slices.Equal(at, bt) || a.LastLoss() != b.LastLoss() {
+		t.Fatal("two runs with the same seed and config differ")
+	}
+	c := tinyConfig(t)
+	c.Seed = 1
+	d := newTrainer(t, c, s)
+	steps(t, d, 4)
+	if do, _ := params(d); slices.Equal(ao, do) {
+		t.Fatal("a different seed gave the same weights")
+	}
+}
+
+func TestResumeContinuesExactly(t *testing.T) {
+	s := tinySplit(20) // 8-image batches cross epoch boundaries
+	full := newTrainer(t, tinyConfig(t), s)
+	steps(t, full, 6)
+
+	part := newTrainer(t, tinyConfig(t), s)
+	steps(t, part, 3)
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	if err := part.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	pool := parallel.New(2)
+	defer pool.Close()
+	resumed, err := Resume(path, cpu.New(pool), pool, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps(t, resumed, 3)
+	fo, ft := params(full)
+	ro, rt := params(resumed)
+	if !slices.Equal(fo, ro) || !slices.Equal(ft, rt) || full.LastLoss() != resumed.LastLoss() {
+		t.Fatal("resumed run differs from the uninterrupted one")
+	}
+	if !slices.Equal(cpu.Data(full.online.Params.S), cpu.Data(resumed.online.Params.S)) {
+		t.Fatal("BatchNorm running statistics differ after resume")
+	}
+}
+
+func TestPredictorOffFreezesPredictor(t *testing.T) {
+	c := tinyConfig(t)
+	c.Predictor = false
+	tr := newTrainer(t, c, tinySplit(30))
+	before, _ := params(tr)
+	steps(t, tr, 3)
+	after, _ := params(tr)
+	changed := func(pred bool) bool {
+		for _, p := range tr.online.Params.List {
+			if isPredictor(p) != pred {
+				continue
+			}
+			if !slices.Equal(before[p.Off:p.Off+p.Len()], after[p.Off:p.Off+p.Len()]) {
+				return true
+			}
+		}
+		return false
+	}
+	if changed(true) {
+		t.Error("predictor weights changed with the predictor off")
+	}
+	if !changed(false) {
+		t.Error("encoder/projector did not train")
+	}
+}
+
+func TestTauExtremes(t *testing.T) {
+	s := tinySplit(30)
+	c := tinyConfig(t)
+	c.TauSchedule, c.TauBase = "constant", 1
+	frozen := newTrainer(t, c, s)
+	_, t0 := params(frozen)
+	steps(t, frozen, 3)
+	if _, t1 := params(frozen); !slices.Equal(t0, t1) {
+		t.Error("τ = 1 changed the target network")
+	}
+	c.TauBase = 0
+	copyNet := newTrainer(t, c, s)
+	steps(t, copyNet, 3)
+	on, tg := params(copyNet)
+	if !slices.Equal(on[:len(tg)], tg) {
+		t.Error("τ = 0 did not make the target a copy of the online network")
+	}
+}
+
+func TestStepDoesNotAllocate(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(t), tinySplit(40))
+	steps(t, tr, 2)
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a training step allocated %v times, want 0", allocs)
+	}
+}
+
+func TestDivergenceIsReportedAndNotSaved(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(t), tinySplit(30))
+	steps(t, tr, 1)
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	cpu.Data(tr.online.Params.W)[0] = float32(math.NaN())
+	if err := tr.Step(); !errors.Is(err, ErrDiverged) {
+		t.Fatalf("step with NaN weights returned %v, want ErrDiverged", err)
+	}
+	if tr.StepCount() != 1 {
+		t.Errorf("a diverged step counted: step %d", tr.StepCount())
+	}
+	if err := tr.Save(path); err == nil {
+		t.Fatal("saved NaN weights over a good checkpoint")
+	}
+	if _, err := ReadConfig(path); err != nil {
+		t.Fatalf("the good checkpoint was damaged: %v", err)
+	}
+}
+
+func TestApplyLiveKnobs(t *testing.T) {
+	tr := newTrainer(t, tinyConfig(t), tinySplit(40))
+	steps(t, tr, 1)
+	c := tr.Config()
+	c.Predictor, c.Batch, c.TauBase = false, 12, 0.5
+	c.Augment.Views[0].Jitter.Enabled = false
+	if err := tr.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	steps(t, tr, 2)
+	bad := tr.Config()
+	bad.Arch = "small"
+	if err := tr.Apply(bad); err == nil {
+		t.Error("changing the architecture of a running trainer was accepted")
+	}
+	bad = tr.Config()
+	bad.LR = math.NaN()
+	if err := tr.Apply(bad); err == nil || tr.Config().LR != c.LR {
+		t.Error("a NaN learning rate was accepted")
+	}
+}
+
+func TestEvaluateMetrics(t *testing.T) {
+	s := tinySplit(60)
+	tr := newTrainer(t, tinyConfig(t), s)
+	ev := NewEvaluator(tr.cfg.Eval, s, s, 1)
+	m, err := ev.Evaluate(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := float64(tr.cfg.ProjOut)
+	if !(m.Std > 0 && m.Std <= 1/math.Sqrt(d)+1e-6) || !(m.Rank >= 1 && m.Rank <= d) || len(m.Spectrum) == 0 {
+		t.Fatalf("implausible metrics %+v", m)
+	}
+	if acc, ok := m.KNN["class"]; !ok || acc < 0 || acc > 1 {
+		t.Fatalf("kNN accuracy %v", m.KNN)
+	}
+	pix, err := ev.PixelKNN(tr)
+	if err != nil || pix["class"] < 0 {
+		t.Fatalf("pixel kNN %v %v", pix, err)
+	}
+}
