@@ -118,3 +118,25 @@ func (e *Evaluator) PixelKNN(t *Trainer) (map[string]float64, error) {
 	}
 	return out, nil
 }
+
+// LinearProbe trains a softmax classifier on the bank's representations from
+// the last Evaluate and returns its accuracy on the queries (the field's
+// linear evaluation, at lab scale).
+func (e *Evaluator) LinearProbe(label string) (float64, error) {
+	if e.bankE.N == 0 {
+		return 0, fmt.Errorf("linear probe: call Evaluate first")
+	}
+	bl, ql := e.train.Label(label), e.test.Label(label)
+	if bl == nil || ql == nil {
+		return 0, fmt.Errorf("linear probe: label set %q missing from a split", label)
+	}
+	by := make([]int32, len(e.bank))
+	for i, j := range e.bank {
+		by[i] = bl.Y[j]
+	}
+	acc, err := eval.LinearProbe(e.bankE.Repr, by, e.qE.Repr, ql.Y[:len(e.query)], e.bankE.ReprDim, len(ql.Classes), eval.ProbeOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("linear probe %s: %w", label, err)
+	}
+	return acc, nil
+}

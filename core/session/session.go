@@ -31,6 +31,8 @@ type Options struct {
 	Progress io.Writer // progress bar and messages; nil: silent
 	// Data overrides loading the configured dataset (tests pass small ones).
 	Data *data.Dataset
+
+	stepHook func(step int) // tests: called after every step
 }
 
 // Result summarises a finished (or interrupted) run.
@@ -171,6 +173,9 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 		lastImgs += t.Config().Batch
 		step := t.StepCount()
 		bar.update(step, t.LastLoss())
+		if opt.stepHook != nil {
+			opt.stepHook(step)
+		}
 		last := step == cfg.Steps
 		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || last {
 			m, err := ev.Evaluate(t)
@@ -178,6 +183,11 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 				return res, err
 			}
 			extra := report.Record{"loss": t.LastLoss(), "imgs_per_s": float64(lastImgs) / trainTime.Seconds()}
+			if last {
+				if extra["probe"], err = ev.LinearProbe(primary); err != nil {
+					return res, err
+				}
+			}
 			if err := record(m, extra); err != nil {
 				return res, err
 			}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/byol-lab/byol-lab/core/report"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestUsageAndUnknownCommand(t *testing.T) {
+	if code, _, errOut := runCLI(); code != 2 || !strings.Contains(errOut, "Usage") {
+		t.Errorf("no arguments: code %d, stderr %q", code, errOut)
+	}
+	if code, out, _ := runCLI("help"); code != 0 || !strings.Contains(out, "train") {
+		t.Errorf("help: code %d, stdout %q", code, out)
+	}
+	if code, _, errOut := runCLI("fly"); code != 2 || !strings.Contains(errOut, `unknown command "fly"`) {
+		t.Errorf("unknown command: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestBadFlagsAreClearErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--batch", "0"}, "batch 0"},
+		{[]string{"train", "--lr", "NaN"}, "lr NaN"},
+		{[]string{"train", "--lr", "-1"}, "lr -1"},
+		{[]string{"train", "--tau-base", "1.5"}, "tau_base 1.5"},
+		{[]string{"train", "--arch", "vgg"}, `unknown arch "vgg"`},
+		{[]string{"train", "--dataset", "imagenet"}, "imagenet"},
+		{[]string{"train", "--optimizer", "rmsprop"}, "rmsprop"},
+		{[]string{"train", "--device", "tpu"}, "tpu"},
+		{[]string{"train", "--config", "/does/not/exist.yaml"}, "exist.yaml"},
+		{[]string{"train", "extra"}, "unexpected arguments"},
+	} {
+		code, _, errOut := runCLI(tc.args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: code %d, stderr %q; want an error mentioning %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestConfigFileAndFlagPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "run.yaml")
+	yaml := "dataset: shapes\nbatch: 12\nsteps: 99\nproj_out: 16\nproj_hidden: 32\npred_hidden: 32\n" +
+		"eval: {bank_size: 100, query_size: 40, metric_size: 40, k: 5, temp: 0.07}\n"
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	// --steps on the command line overrides the file's 99.
+	code, _, errOut := runCLI("train", "--config", cfgPath, "--steps", "2", "--eval-every", "0", "--out", out)
+	if code != 0 {
+		t.Fatalf("train failed: %s", errOut)
+	}
+	recs, err := report.ReadJSONL(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := recs[len(recs)-1]; last["step"] != 2 {
+		t.Errorf("last record at step %v, want 2 (flag over file)", last["step"])
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("batchsize: 12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI("train", "--config", bad); code != 1 || !strings.Contains(errOut, "batchsize") {
+		t.Errorf("unknown key: code %d, stderr %q", code, errOut)
+	}
+	garbage := filepath.Join(dir, "garbage.yaml")
+	if err := os.WriteFile(garbage, []byte("batch: [1, 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI("train", "--config", garbage); code != 1 || !strings.Contains(errOut, "garbage.yaml") {
+		t.Errorf("malformed YAML: code %d, stderr %q", code, errOut)
+	}
+}
