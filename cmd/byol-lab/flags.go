@@ -3,6 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strings"
+
+	"github.com/byol-lab/byol-lab/core/augment"
 
 	"github.com/byol-lab/byol-lab/core/byol"
 )
@@ -12,6 +15,9 @@ import (
 // so a flag always wins and an absent flag never resets the file's value.
 type configFlags struct {
 	config, dataset, dataDir, arch, optimizer, device string
+	tauSchedule, augmentOff                           string
+	predLRMult                                        float64
+	noHeadBN                                          bool
 	batch, steps, evalEvery, ckptEvery, threads       int
 	lr, tauBase, width                                float64
 	seed                                              uint64
@@ -30,6 +36,10 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.lr, "lr", 1e-3, "base learning rate for batch 256 (scaled by batch/256)")
 	fs.Float64Var(&f.tauBase, "tau-base", 0.99, "EMA τ_base of the target network")
 	fs.BoolVar(&f.noPredictor, "no-predictor", false, "train without the predictor (collapses)")
+	fs.StringVar(&f.tauSchedule, "tau-schedule", "cosine", "τ schedule: cosine (τ_base → 1) or constant (τ = τ_base; 0 = stop-gradient copy, 1 = frozen target)")
+	fs.Float64Var(&f.predLRMult, "pred-lr-mult", 1, "learning-rate multiplier of the predictor")
+	fs.BoolVar(&f.noHeadBN, "no-head-bn", false, "no BatchNorm in projector and predictor")
+	fs.StringVar(&f.augmentOff, "augment-off", "", "comma-separated augmentations to switch off in both views: "+strings.Join(augment.Transforms, ","))
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, batches, augmentations)")
 	fs.IntVar(&f.evalEvery, "eval-every", 500, "evaluate every N steps (0: only at the end)")
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 500, "checkpoint every N steps (0: only at the end)")
@@ -81,10 +91,20 @@ func (f *configFlags) build(fs *flag.FlagSet) (byol.Config, error) {
 		"checkpoint-every": func() { c.CheckpointEvery = f.ckptEvery },
 		"threads":          func() { c.Threads = f.threads },
 		"device":           func() { c.Device = f.device },
+		"tau-schedule":     func() { c.TauSchedule = f.tauSchedule },
+		"pred-lr-mult":     func() { c.PredLRMult = f.predLRMult },
+		"no-head-bn":       func() { c.HeadBN = !f.noHeadBN },
 	}
 	for name, fn := range apply {
 		if set[name] {
 			fn()
+		}
+	}
+	if f.augmentOff != "" {
+		for _, name := range strings.Split(f.augmentOff, ",") {
+			if err := c.Augment.Disable(strings.TrimSpace(name)); err != nil {
+				return c, err
+			}
 		}
 	}
 	if err := c.Validate(); err != nil {

@@ -33,6 +33,10 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	// checkpoint; a second signal kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default action for a second signal
+	}()
 	res, err := session.Run(ctx, cfg, session.Options{Out: *out, Resume: *resume, Progress: stderr})
 	if err != nil {
 		return err

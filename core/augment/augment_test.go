@@ -503,3 +503,23 @@ func BenchmarkViews(b *testing.B) {
 		}
 	}
 }
+
+func TestDisableByName(t *testing.T) {
+	c, err := Preset("shapes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Transforms {
+		if err := c.Disable(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v, p := range c.Views {
+		if p.Crop.Enabled || p.Flip.Enabled || p.Jitter.Enabled || p.Grayscale.Enabled || p.Blur.Enabled || p.Solarize.Enabled || p.Noise.Enabled {
+			t.Errorf("view %d still has a transform on: %+v", v, p)
+		}
+	}
+	if err := c.Disable("mixup"); err == nil {
+		t.Error("unknown transform accepted")
+	}
+}

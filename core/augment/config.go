@@ -198,3 +198,32 @@ func checkRange(name string, lo, hi, floor, ceil float64) error {
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// Transforms names the switchable transforms, in pipeline order.
+var Transforms = []string{"crop", "flip", "jitter", "grayscale", "blur", "solarize", "noise"}
+
+// Disable switches the named transform off in both views.
+func (c *Config) Disable(name string) error {
+	for v := range c.Views {
+		p := &c.Views[v]
+		switch name {
+		case "crop":
+			p.Crop.Enabled = false
+		case "flip":
+			p.Flip.Enabled = false
+		case "jitter":
+			p.Jitter.Enabled = false
+		case "grayscale":
+			p.Grayscale.Enabled = false
+		case "blur":
+			p.Blur.Enabled = false
+		case "solarize":
+			p.Solarize.Enabled = false
+		case "noise":
+			p.Noise.Enabled = false
+		default:
+			return fmt.Errorf("augment: unknown transform %q (want one of %v)", name, Transforms)
+		}
+	}
+	return nil
+}
