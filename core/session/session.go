@@ -126,7 +126,8 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 		return w.Append(r)
 	}
 
-	if t.StepCount() == 0 {
+	resumedAtZero := w != nil && len(w.Records()) > 0
+	if t.StepCount() == 0 && !resumedAtZero {
 		fmt.Fprintf(out, "evaluating baselines (raw pixels, random-init encoder)…\n")
 		m, err := ev.Evaluate(t)
 		if err != nil {

@@ -1,9 +1,10 @@
 //go:build ignore
 
-// gen_kernels writes kernels_amd64.s, the register-blocked micro-kernels.
-// Run it with `go generate` after changing a tile shape here, and commit the
-// output. The kernels are unrolled text, so a generator keeps the tile shape
-// a parameter rather than hundreds of hand-edited lines.
+// gen_kernels writes kernels_amd64.s: the register-blocked micro-kernels
+// and the AVX2 packing routines. Run it with `go generate` after changing a
+// shape here, and commit the output. The kernels are unrolled text, so a
+// generator keeps the tile shape a parameter rather than hundreds of
+// hand-edited lines.
 package main
 
 import (
@@ -14,20 +15,20 @@ import (
 
 // spec is one kernel: an mr×(nv·lanes) tile of C in mr·nv vector
 // accumulators. Each k step loads nv vectors of the B panel, broadcasts mr
-// values of the A panel and issues mr·nv FMAs.
+// values of the A panel and issues mr·nv FMAs. Every kernel also takes the
+// number of rows to store and a column mask, so edge tiles need no copy.
 type spec struct {
 	name   string
 	reg    string // "Y" (AVX2, 16 registers) or "Z" (AVX-512, 32 registers)
 	lanes  int
 	nregs  int
 	mr, nv int
-	masked bool // takes (mr, mask) and stores only those rows and columns
 	unroll int
 }
 
 var specs = []spec{
-	{name: "kernelAVX2x6x16", reg: "Y", lanes: 8, nregs: 16, mr: 6, nv: 2, masked: true, unroll: 4},
-	{name: "kernelAVX512x8x32", reg: "Z", lanes: 16, nregs: 32, mr: 8, nv: 2, masked: true, unroll: 4},
+	{name: "kernelAVX2x6x16", reg: "Y", lanes: 8, nregs: 16, mr: 6, nv: 2, unroll: 4},
+	{name: "kernelAVX512x8x32", reg: "Z", lanes: 16, nregs: 32, mr: 8, nv: 2, unroll: 4},
 }
 
 func main() {
@@ -60,17 +61,12 @@ func (s spec) emit(w *strings.Builder) {
 	vbytes := 4 * s.lanes
 	abytes, bbytes := 4*s.mr, s.nv*vbytes
 
-	args := "k int, a, b, c *float32, ldc int, alpha, beta float32"
-	size := 48
-	if s.masked && s.reg == "Z" {
-		args += ", mr int, mask uint64"
-		size = 64
-	} else if s.masked {
-		args += ", mr int, mask *int32"
-		size = 64
+	args := "k int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask *int32"
+	if s.reg == "Z" {
+		args = "k int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint64"
 	}
 	fmt.Fprintf(w, "\n// func %s(%s)\n", s.name, args)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", s.name, size)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", s.name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
 	p("MOVQ b+16(FP), BX")
@@ -128,19 +124,6 @@ func (s spec) emit(w *strings.Builder) {
 		p("VMULPS %s, %s, %s", alpha, s.r(i), s.r(i))
 	}
 	w.WriteString("scaled:\n")
-	if !s.masked {
-		p("MOVL beta+44(FP), R8")
-		p("ANDL $0x7fffffff, R8")
-		p("JZ overwrite")
-		p("VBROADCASTSS beta+44(FP), %s", beta)
-		s.rows(w, false, true)
-		w.WriteString("overwrite:\n")
-		s.rows(w, false, false)
-		w.WriteString("done:\n")
-		p("VZEROUPPER")
-		p("RET")
-		return
-	}
 	// Partial tiles: only the first mr rows are stored, and only the
 	// columns in the mask (opmask bits for AVX-512, a pointer to NR int32
 	// lane masks for AVX2, nil when all columns are stored).
@@ -227,10 +210,8 @@ func (s spec) rows(w *strings.Builder, masked, withBeta bool) {
 			}
 		}
 		if r < s.mr-1 {
-			if s.masked {
-				p("DECQ R10")
-				p("JZ done")
-			}
+			p("DECQ R10")
+			p("JZ done")
 			p("ADDQ DX, DI")
 		}
 	}

@@ -6,9 +6,11 @@ import "golang.org/x/sys/cpu"
 
 //go:generate go run gen_kernels.go
 
-// Blocking for the assembly kernels. KC·NR·4 bytes of B (32 KiB for the
-// AVX-512 kernel at KC=256) stay in L1 across a row of A panels; the MC×KC
-// block of A (192 KiB) stays in L2; NC bounds the packed B block.
+// Blocking for the assembly kernels: the KC×NR micro-panel of B (32 KiB for
+// the AVX-512 kernel) is reused from L1/L2 across a column of A panels, the
+// MC×KC block of A (192 KiB) stays in L2, and NC bounds the packed B block.
+// On Zen 4, sweeping KC over 128–512 and MC over 48–384 moved the model
+// shapes and 1024³ by less than the run-to-run noise (±3%).
 var (
 	avx2Kernel = kernel{
 		name: "avx2-6x16", mr: 6, nr: 16, partial: true,
