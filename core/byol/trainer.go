@@ -28,10 +28,12 @@ type Network struct {
 }
 
 // Trainer runs BYOL steps. It is not safe for concurrent use: the lab calls
-// it from one goroutine and applies knob changes between steps.
+// it from one goroutine and applies knob changes between steps. Trainers
+// sharing a backend (a fork shares its parent's) must not step concurrently.
 type Trainer struct {
 	cfg    Config
 	b      backend.Backend
+	pool   *parallel.Pool
 	train  *data.Split
 	shape  nn.Shape
 	online Network
@@ -71,7 +73,7 @@ func NewTrainer(cfg Config, b backend.Backend, pool *parallel.Pool, train *data.
 	if err := cfg.Augment.Validate(train.C); err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, b: b, train: train, shape: nn.Shape{C: train.C, H: train.H, W: train.W}}
+	t := &Trainer{cfg: cfg, b: b, pool: pool, train: train, shape: nn.Shape{C: train.C, H: train.H, W: train.W}}
 	var err error
 	if t.online, err = buildNetwork(b, cfg, t.shape, true); err != nil {
 		return nil, err
@@ -262,4 +264,27 @@ func (t *Trainer) Apply(c Config) error {
 	t.cfg = c
 	t.buildSegments()
 	return nil
+}
+
+// Clone returns an independent trainer in exactly t's state: weights,
+// BatchNorm statistics, optimiser state, step and sampler position, config.
+// Stepping either afterwards does not affect the other (the lab's "fork").
+func (t *Trainer) Clone() (*Trainer, error) {
+	c, err := NewTrainer(t.cfg, t.b, t.pool, t.train)
+	if err != nil {
+		return nil, err
+	}
+	c.b.Copy(c.online.Params.W, t.online.Params.W)
+	c.b.Copy(c.online.Params.S, t.online.Params.S)
+	c.b.Copy(c.target.Params.W, t.target.Params.W)
+	c.b.Copy(c.target.Params.S, t.target.Params.S)
+	s1, s2, steps := t.opt.State()
+	d1, d2, _ := c.opt.State()
+	c.b.Copy(d1, s1)
+	if s2 != nil {
+		c.b.Copy(d2, s2)
+	}
+	c.opt.SetSteps(steps)
+	c.step, c.seen, c.lastLoss = t.step, t.seen, t.lastLoss
+	return c, nil
 }

@@ -234,3 +234,37 @@ func TestEvaluateMetrics(t *testing.T) {
 		t.Fatalf("pixel kNN %v %v", pix, err)
 	}
 }
+
+func TestCloneForksIndependently(t *testing.T) {
+	s := tinySplit(40)
+	a := newTrainer(t, tinyConfig(t), s)
+	steps(t, a, 2)
+	b, err := a.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := newTrainer(t, tinyConfig(t), s)
+	steps(t, ref, 4)
+	steps(t, a, 2)
+	steps(t, b, 2)
+	ro, _ := params(ref)
+	ao, _ := params(a)
+	bo, _ := params(b)
+	if !slices.Equal(ro, ao) || !slices.Equal(ro, bo) {
+		t.Fatal("a fork does not continue exactly like its parent")
+	}
+	// Changing a knob in the fork leaves the parent alone.
+	c := b.Config()
+	c.Predictor = false
+	if err := b.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	steps(t, b, 1)
+	steps(t, a, 1)
+	if !a.Config().Predictor {
+		t.Fatal("the parent's predictor was switched off")
+	}
+	if ao, _ = params(a); slices.Equal(ao, cpu.Data(b.online.Params.W)) {
+		t.Fatal("parent and fork still identical after different steps")
+	}
+}
