@@ -33,6 +33,11 @@ var benchShapes = []struct {
 // runs, single-threaded (nil pool) and over a pool of 2 threads:
 //
 //	go test -run '^$' -bench Sgemm ./core/backend/cpu/gemm/
+//
+// For scale: a Zen 4 core issues two 256-bit FMAs per cycle (32 flop/cycle,
+// AVX2 or AVX-512 alike), a Sapphire/Emerald Rapids core two 512-bit FMAs
+// (64 flop/cycle). The machines are shared: compare runs interleaved (see
+// docs/perf.md).
 func BenchmarkSgemm(b *testing.B) {
 	p := parallel.New(2)
 	defer p.Close()
