@@ -36,6 +36,34 @@ func (t *Trainer) Embed(split *data.Split, idx []int, out *Embeddings) {
 	out.Proj = grow(out.Proj, len(idx)*pd)
 	out.Pred = grow(out.Pred, len(idx)*pd)
 	out.Target = grow(out.Target, len(idx)*pd)
+	t.forEachChunk(split, idx, func(lo, n int, x nn.Tensor) {
+		y := t.online.Encoder.Forward(x, false)
+		t.b.Download(out.Repr[lo*rd:(lo+n)*rd], y.Buf)
+		z := t.online.Projector.Forward(y, false)
+		t.b.Download(out.Proj[lo*pd:(lo+n)*pd], z.Buf)
+		q := t.online.Predictor.Forward(z, false)
+		t.b.Download(out.Pred[lo*pd:(lo+n)*pd], q.Buf)
+		zt := t.target.Projector.Forward(t.target.Encoder.Forward(x, false), false)
+		t.b.Download(out.Target[lo*pd:(lo+n)*pd], zt.Buf)
+	})
+}
+
+// EmbedRepr computes only the online encoder's representations of split's
+// images idx (n × ReprDim rows) into out, reusing it when large enough: what
+// kNN banks and linear probes need, at a fraction of Embed's cost.
+func (t *Trainer) EmbedRepr(split *data.Split, idx []int, out []float32) []float32 {
+	rd := t.online.Encoder.OutShape().C
+	out = grow(out, len(idx)*rd)
+	t.forEachChunk(split, idx, func(lo, n int, x nn.Tensor) {
+		y := t.online.Encoder.Forward(x, false)
+		t.b.Download(out[lo*rd:(lo+n)*rd], y.Buf)
+	})
+	return out
+}
+
+// forEachChunk uploads the un-augmented images idx in chunks of evalChunk
+// and calls f with each chunk's offset, size and input tensor.
+func (t *Trainer) forEachChunk(split *data.Split, idx []int, f func(lo, n int, x nn.Tensor)) {
 	size := t.shape.Size()
 	e := &t.emb
 	if e.input == nil {
@@ -48,19 +76,9 @@ func (t *Trainer) Embed(split *data.Split, idx []int, out *Embeddings) {
 		in := e.input
 		if n < evalChunk {
 			in = e.input.Slice(0, n*size)
-			t.b.Upload(in, e.host[:n*size])
-		} else {
-			t.b.Upload(in, e.host)
 		}
-		x := nn.Tensor{Buf: in, N: n, Groups: 1, Shape: t.shape}
-		y := t.online.Encoder.Forward(x, false)
-		t.b.Download(out.Repr[lo*rd:(lo+n)*rd], y.Buf)
-		z := t.online.Projector.Forward(y, false)
-		t.b.Download(out.Proj[lo*pd:(lo+n)*pd], z.Buf)
-		q := t.online.Predictor.Forward(z, false)
-		t.b.Download(out.Pred[lo*pd:(lo+n)*pd], q.Buf)
-		zt := t.target.Projector.Forward(t.target.Encoder.Forward(x, false), false)
-		t.b.Download(out.Target[lo*pd:(lo+n)*pd], zt.Buf)
+		t.b.Upload(in, e.host[:n*size])
+		f(lo, n, nn.Tensor{Buf: in, N: n, Groups: 1, Shape: t.shape})
 	}
 }
 

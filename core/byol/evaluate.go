@@ -23,9 +23,11 @@ type Metrics struct {
 type Evaluator struct {
 	cfg         EvalConfig
 	train, test *data.Split
-	bank, query []int // kNN bank (training images) and queries (test images)
-	metric      []int // test images for std, rank and spectrum
-	bankE, qE   Embeddings
+	bank, query []int     // kNN bank (training images) and queries (test images)
+	metric      []int     // test images for std, rank and spectrum
+	bankR, qR   []float32 // representations of bank and queries
+	rdim        int
+	metricE     Embeddings
 }
 
 // NewEvaluator picks the evaluation sets: a seeded random subset of the
@@ -52,16 +54,12 @@ func seq(n int) []int {
 // the metrics.
 func (e *Evaluator) Evaluate(t *Trainer) (Metrics, error) {
 	m := Metrics{Step: t.StepCount(), KNN: map[string]float64{}}
-	t.Embed(e.train, e.bank, &e.bankE)
-	t.Embed(e.test, e.query, &e.qE)
+	e.bankR = t.EmbedRepr(e.train, e.bank, e.bankR)
+	e.qR = t.EmbedRepr(e.test, e.query, e.qR)
+	e.rdim = len(e.bankR) / max(len(e.bank), 1)
+	t.Embed(e.test, e.metric, &e.metricE)
+	me := e.metricE
 	var err error
-	// The metric set is a prefix of the query set when it fits, which
-	// spares a second pass over the same images.
-	me := e.qE
-	if len(e.metric) > len(e.query) {
-		me = Embeddings{}
-		t.Embed(e.test, e.metric, &me)
-	}
 	n, d := len(e.metric), me.ProjDim
 	proj := me.Proj[:n*d]
 	if m.Std, err = eval.Std(proj, d); err != nil {
@@ -75,7 +73,7 @@ func (e *Evaluator) Evaluate(t *Trainer) (Metrics, error) {
 		return m, fmt.Errorf("mean cosine: %w", err)
 	}
 	for _, ls := range e.test.Labels {
-		acc, err := e.knn(e.bankE.Repr, e.qE.Repr, e.bankE.ReprDim, ls.Name)
+		acc, err := e.knn(e.bankR, e.qR, e.rdim, ls.Name)
 		if err != nil {
 			return m, err
 		}
@@ -123,7 +121,7 @@ func (e *Evaluator) PixelKNN(t *Trainer) (map[string]float64, error) {
 // the last Evaluate and returns its accuracy on the queries (the field's
 // linear evaluation, at lab scale).
 func (e *Evaluator) LinearProbe(label string) (float64, error) {
-	if e.bankE.N == 0 {
+	if len(e.bankR) == 0 {
 		return 0, fmt.Errorf("linear probe: call Evaluate first")
 	}
 	bl, ql := e.train.Label(label), e.test.Label(label)
@@ -134,7 +132,7 @@ func (e *Evaluator) LinearProbe(label string) (float64, error) {
 	for i, j := range e.bank {
 		by[i] = bl.Y[j]
 	}
-	acc, err := eval.LinearProbe(e.bankE.Repr, by, e.qE.Repr, ql.Y[:len(e.query)], e.bankE.ReprDim, len(ql.Classes), eval.ProbeOptions{})
+	acc, err := eval.LinearProbe(e.bankR, by, e.qR, ql.Y[:len(e.query)], e.rdim, len(ql.Classes), eval.ProbeOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("linear probe %s: %w", label, err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
-// ErrDiverged is returned by Step when the loss is not finite. The step's
-// update is not applied, so the weights are those of the last good step.
+// ErrDiverged is returned by Step when the loss is not finite. The step is
+// undone: weights and BatchNorm statistics are those of the last good step.
 var ErrDiverged = errors.New("byol: loss is not finite (training diverged)")
 
 // Network is an encoder followed by heads, all sharing one Params.
@@ -61,7 +61,10 @@ type Trainer struct {
 	lastLoss float64
 
 	onlineShared backend.Buffer // the online parameters the target mirrors
-	emb          embedder
+	// BatchNorm running statistics as they were before the current step's
+	// forward pass, restored when the step diverges.
+	onlineS, targetS backend.Buffer
+	emb              embedder
 }
 
 // NewTrainer builds the networks for cfg on backend b and the given training
@@ -101,6 +104,7 @@ func NewTrainer(cfg Config, b backend.Backend, pool *parallel.Pool, train *data.
 	t.permEpoch = math.MaxUint64
 	t.loss = b.Alloc(1)
 	t.onlineShared = t.online.Params.W.Slice(0, t.target.Params.Len())
+	t.onlineS, t.targetS = b.Alloc(t.online.Params.S.Len()), b.Alloc(t.target.Params.S.Len())
 	return t, nil
 }
 
@@ -206,6 +210,8 @@ func (t *Trainer) Step() error {
 	t.aug.Views(t.host[:B*size], t.train, t.idx, 0, t.cfg.Seed, uint64(t.step))
 	t.aug.Views(t.host[B*size:], t.train, t.idx, 1, t.cfg.Seed, uint64(t.step))
 	t.b.Upload(t.input, t.host)
+	t.b.Copy(t.onlineS, t.online.Params.S)
+	t.b.Copy(t.targetS, t.target.Params.S)
 	x := nn.Tensor{Buf: t.input, N: 2 * B, Groups: 2, Shape: t.shape}
 
 	// Online network on both views at once: rows [0,B) are v, [B,2B) are v'.
@@ -222,6 +228,10 @@ func (t *Trainer) Step() error {
 	t.b.Download(t.lossHost[:], t.loss)
 	loss := float64(t.lossHost[0])
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		// The forward pass already folded this batch into the running
+		// statistics; undo that so the trainer is exactly as before.
+		t.b.Copy(t.online.Params.S, t.onlineS)
+		t.b.Copy(t.target.Params.S, t.targetS)
 		return ErrDiverged
 	}
 

@@ -177,9 +177,13 @@ func TestDivergenceIsReportedAndNotSaved(t *testing.T) {
 	if err := tr.Save(path); err != nil {
 		t.Fatal(err)
 	}
+	statsBefore := slices.Clone(cpu.Data(tr.online.Params.S))
 	cpu.Data(tr.online.Params.W)[0] = float32(math.NaN())
 	if err := tr.Step(); !errors.Is(err, ErrDiverged) {
 		t.Fatalf("step with NaN weights returned %v, want ErrDiverged", err)
+	}
+	if !slices.Equal(statsBefore, cpu.Data(tr.online.Params.S)) {
+		t.Error("a diverged step changed the BatchNorm running statistics")
 	}
 	if tr.StepCount() != 1 {
 		t.Errorf("a diverged step counted: step %d", tr.StepCount())
