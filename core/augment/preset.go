@@ -20,7 +20,9 @@ var Presets = []string{"shapes", "cifar10", "folder", "mnist"}
 // brightness then contrast, a 5×5 blur and additive noise, same for both views.
 func Preset(dataset string) (Config, error) {
 	switch strings.ToLower(strings.TrimSpace(dataset)) {
-	case "shapes", "folder":
+	case "shapes":
+		return shapesPreset(), nil
+	case "folder":
 		return rgbPreset([]float64{0.5}, []float64{0.5}), nil
 	case "cifar10":
 		// Per-channel mean and std of the CIFAR-10 training pixels.
@@ -45,6 +47,21 @@ func rgbPreset(mean, std []float64) Config {
 	t2.Blur.P = 0.1
 	t2.Solarize.P = 0.2
 	return Config{Views: [2]Pipeline{t, t2}, Normalize: Normalize{Mean: mean, Std: std}}
+}
+
+// shapesPreset is the RGB preset with the hue jitter turned up to a full
+// turn (0.5). Each shape's colour is drawn from 8 hues 45° apart, so the
+// paper's ±36° keeps the colour recognisable across views and BYOL learns
+// the colour shortcut instead of the shape; rotating hue freely leaves the
+// shape as the only thing the two views reliably share. Switching colour
+// jitter off is lesson 4: the embedding then sorts by colour.
+func shapesPreset() Config {
+	c := rgbPreset([]float64{0.5}, []float64{0.5})
+	for v := range c.Views {
+		c.Views[v].Jitter.Hue = 0.5
+		c.Views[v].Crop.AreaMin = 0.35
+	}
+	return c
 }
 
 func mnistPreset() Config {

@@ -14,7 +14,7 @@ type Metrics struct {
 	Std      float64            // mean per-dimension std of ℓ2-normalised online projections
 	Rank     float64            // effective rank of the online projections
 	Spectrum []float64          // their singular values, descending
-	MeanCos  float64            // mean cosine of online prediction and target projection
+	MeanCos  float64            // mean cosine of online prediction (projection without predictor) and target projection
 	KNN      map[string]float64 // kNN top-1 on the representation, per label set
 }
 
@@ -69,7 +69,13 @@ func (e *Evaluator) Evaluate(t *Trainer) (Metrics, error) {
 		return m, fmt.Errorf("spectrum: %w", err)
 	}
 	m.Rank = eval.EffectiveRank(m.Spectrum)
-	if m.MeanCos, err = eval.MeanCosine(me.Pred[:n*d], me.Target[:n*d], d); err != nil {
+	// The loss compares the prediction with the target projection, or the
+	// online projection itself when the predictor is off.
+	online := me.Pred
+	if !t.Config().Predictor {
+		online = me.Proj
+	}
+	if m.MeanCos, err = eval.MeanCosine(online[:n*d], me.Target[:n*d], d); err != nil {
 		return m, fmt.Errorf("mean cosine: %w", err)
 	}
 	for _, ls := range e.test.Labels {
