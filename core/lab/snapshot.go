@@ -154,7 +154,13 @@ func (l *Lab) snapshot(r *run) (ok bool, err error) {
 	}
 	s.Rank = eval.EffectiveRank(spec)
 	s.DimStd, s.Std = dimStd(r.projN, mean, n, d)
-	if s.MeanCos, err = eval.MeanCosine(e.Pred, e.Target, d); err != nil {
+	// What the loss compares: the prediction, or the projection itself when
+	// the predictor is off.
+	online := e.Pred
+	if !r.t.Config().Predictor {
+		online = e.Proj
+	}
+	if s.MeanCos, err = eval.MeanCosine(online, e.Target, d); err != nil {
 		return false, fmt.Errorf("mean cosine: %w", err)
 	}
 
