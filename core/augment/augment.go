@@ -8,6 +8,7 @@ package augment
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
@@ -177,6 +178,9 @@ func (a *Augmenter) augment(out []float32, src []uint8, sh, sw int, p *Pipeline,
 	}
 	a.load(out, src, sh, sw, b, s)
 
+	if r := newStream(key, streamRotate); p.Rotate.Enabled && r.coin(p.Rotate.P) {
+		rotate(out, s.tmp, c, h, w, r.uniform(-p.Rotate.Degrees, p.Rotate.Degrees)*math.Pi/180)
+	}
 	if r := newStream(key, streamFlip); p.Flip.Enabled && r.coin(p.Flip.P) {
 		flip(out, h, w)
 	}

@@ -94,7 +94,7 @@ func allOff(cfg Config) Config {
 	for v := range cfg.Views {
 		p := &cfg.Views[v]
 		p.Crop.Enabled, p.Flip.Enabled, p.Jitter.Enabled, p.Grayscale.Enabled = false, false, false, false
-		p.Blur.Enabled, p.Solarize.Enabled, p.Noise.Enabled = false, false, false
+		p.Blur.Enabled, p.Solarize.Enabled, p.Noise.Enabled, p.Rotate.Enabled = false, false, false, false
 	}
 	return cfg
 }
@@ -142,7 +142,7 @@ func TestAllOffIsPlain(t *testing.T) {
 	cfg := allOn(t)
 	for v := range cfg.Views {
 		p := &cfg.Views[v]
-		p.Crop.P, p.Flip.P, p.Jitter.P, p.Grayscale.P, p.Blur.P, p.Solarize.P, p.Noise.P = 0, 0, 0, 0, 0, 0, 0
+		p.Crop.P, p.Flip.P, p.Jitter.P, p.Grayscale.P, p.Blur.P, p.Solarize.P, p.Noise.P, p.Rotate.P = 0, 0, 0, 0, 0, 0, 0, 0
 	}
 	s := testSplit(20, 3, 8, 8)
 	a := mustNew(t, cfg, 3, 8, 8, nil)
@@ -164,6 +164,7 @@ func TestEachTransformSwitches(t *testing.T) {
 	on := map[string]func(p *Pipeline){
 		"crop":      func(p *Pipeline) { p.Crop.Enabled = true },
 		"flip":      func(p *Pipeline) { p.Flip.Enabled = true },
+		"rotate":    func(p *Pipeline) { p.Rotate.Enabled = true },
 		"jitter":    func(p *Pipeline) { p.Jitter.Enabled = true },
 		"grayscale": func(p *Pipeline) { p.Grayscale.Enabled = true },
 		"blur":      func(p *Pipeline) { p.Blur.Enabled = true },
@@ -331,7 +332,8 @@ func TestValidation(t *testing.T) {
 		{"views[0].crop: probability NaN", func(c *Config) { c.Views[0].Crop.P = math.NaN() }},
 		{"views[0].crop: area range [0.9,0.5]", func(c *Config) { c.Views[0].Crop.AreaMin = 0.9; c.Views[0].Crop.AreaMax = 0.5 }},
 		{"views[0].crop: area range [0,1]", func(c *Config) { c.Views[0].Crop.AreaMin = 0 }},
-		{"views[1].crop: area range [0.2,1.5]", func(c *Config) { c.Views[1].Crop.AreaMax = 1.5 }},
+		{"views[1].crop: area range [0.25,1.5]", func(c *Config) { c.Views[1].Crop.AreaMax = 1.5 }},
+		{"views[0].rotate: degrees 200 outside [0,180]", func(c *Config) { c.Views[0].Rotate.Degrees = 200 }},
 		{"views[0].crop: aspect range [2,1]", func(c *Config) { c.Views[0].Crop.AspectMin, c.Views[0].Crop.AspectMax = 2, 1 }},
 		{"views[0].jitter: brightness strength -1", func(c *Config) { c.Views[0].Jitter.Brightness = -1 }},
 		{"views[0].jitter: hue strength 0.6", func(c *Config) { c.Views[0].Jitter.Hue = 0.6 }},
@@ -438,8 +440,14 @@ func TestPresets(t *testing.T) {
 		}
 	}
 	shapes, cifar := mustPreset(t, "shapes"), mustPreset(t, "cifar10")
-	if shapes.Views != cifar.Views {
-		t.Error("cifar10 pipelines differ from shapes")
+	// shapes is cifar10's pipeline plus free rotation and full hue jitter.
+	for v := range cifar.Views {
+		p := cifar.Views[v]
+		p.Rotate = Rotate{Enabled: true, P: 1, Degrees: 180}
+		p.Jitter.Hue, p.Crop.AreaMin = 0.5, 0.25
+		if shapes.Views[v] != p {
+			t.Errorf("shapes view %d = %+v, want cifar10's with rotation and full hue", v, shapes.Views[v])
+		}
 	}
 	// The paper's asymmetry: blur 1.0 / 0.1, solarize 0 / 0.2.
 	if v := shapes.Views; v[0].Blur.P != 1 || v[1].Blur.P != 0.1 || v[0].Solarize.P != 0 || v[1].Solarize.P != 0.2 {
@@ -521,5 +529,42 @@ func TestDisableByName(t *testing.T) {
 	}
 	if err := c.Disable("mixup"); err == nil {
 		t.Error("unknown transform accepted")
+	}
+}
+
+// Rotating by ±180° about the centre maps pixel (y, x) to (h−1−y, w−1−x)
+// exactly; by 90° to a transpose-and-flip; by 0° it is the identity.
+func TestRotateExactAngles(t *testing.T) {
+	const c, h, w = 2, 4, 4
+	img := make([]float32, c*h*w)
+	for i := range img {
+		img[i] = float32(i)
+	}
+	tmp := make([]float32, len(img))
+	out := append([]float32(nil), img...)
+	rotate(out, tmp, c, h, w, 0)
+	checkClose(t, "rotate 0", out, img, 0)
+	out = append(out[:0], img...)
+	rotate(out, tmp, c, h, w, math.Pi)
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				want := img[ch*h*w+(h-1-y)*w+(w-1-x)]
+				if got := out[ch*h*w+y*w+x]; math.Abs(float64(got-want)) > 1e-4 {
+					t.Fatalf("rotate 180 [%d,%d,%d] = %v, want %v", ch, y, x, got, want)
+				}
+			}
+		}
+	}
+	out = append(out[:0], img...)
+	rotate(out, tmp, c, h, w, math.Pi/2)
+	// Output (y, x) samples the source at (x', y') = (y, w−1−x) turned back:
+	// a 90° turn of a square image permutes pixels without interpolation.
+	seen := map[float32]bool{}
+	for _, v := range out[:h*w] {
+		seen[v] = true
+	}
+	if len(seen) != h*w {
+		t.Fatalf("rotate 90 is not a permutation of the pixels: %v", out[:h*w])
 	}
 }

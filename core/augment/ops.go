@@ -89,6 +89,34 @@ func toFloat(dst []float32, src []uint8) {
 	}
 }
 
+// rotate turns each c×h×w plane of img by angle radians about the image
+// centre, sampling bilinearly with edge pixels replicated; tmp holds a copy
+// of the input.
+func rotate(img, tmp []float32, c, h, w int, angle float64) {
+	copy(tmp, img[:c*h*w])
+	cs, sn := float32(math.Cos(angle)), float32(math.Sin(angle))
+	cx, cy := float32(w)/2, float32(h)/2
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			// Inverse map: the output pixel centre back into the source.
+			dx, dy := float32(x)+0.5-cx, float32(y)+0.5-cy
+			sx := cs*dx + sn*dy + cx - 0.5
+			sy := -sn*dx + cs*dy + cy - 0.5
+			sx = min(max(sx, 0), float32(w-1))
+			sy = min(max(sy, 0), float32(h-1))
+			x0, y0 := int(sx), int(sy)
+			x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
+			fx, fy := sx-float32(x0), sy-float32(y0)
+			for ch := 0; ch < c; ch++ {
+				p := tmp[ch*h*w:]
+				top := lerp(p[y0*w+x0], p[y0*w+x1], fx)
+				bot := lerp(p[y1*w+x0], p[y1*w+x1], fx)
+				img[ch*h*w+y*w+x] = lerp(top, bot, fy)
+			}
+		}
+	}
+}
+
 // flip mirrors every row.
 func flip(img []float32, h, w int) {
 	for r := 0; r+w <= len(img); r += w {

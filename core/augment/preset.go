@@ -49,8 +49,10 @@ func rgbPreset(mean, std []float64) Config {
 	return Config{Views: [2]Pipeline{t, t2}, Normalize: Normalize{Mean: mean, Std: std}}
 }
 
-// shapesPreset is the RGB preset with the hue jitter turned up to a full
-// turn (0.5). Each shape's colour is drawn from 8 hues 45° apart, so the
+// shapesPreset is the RGB preset with free rotation added and the hue
+// jitter turned up to a full turn (0.5). Without rotation, both views share
+// the shape's orientation, and a small ConvNet sorts images by their edge
+// directions rather than by shape. Each shape's colour is drawn from 8 hues 45° apart, so the
 // paper's ±36° keeps the colour recognisable across views and BYOL learns
 // the colour shortcut instead of the shape; rotating hue freely leaves the
 // shape as the only thing the two views reliably share. Switching colour
@@ -59,7 +61,8 @@ func shapesPreset() Config {
 	c := rgbPreset([]float64{0.5}, []float64{0.5})
 	for v := range c.Views {
 		c.Views[v].Jitter.Hue = 0.5
-		c.Views[v].Crop.AreaMin = 0.35
+		c.Views[v].Crop.AreaMin = 0.25
+		c.Views[v].Rotate = Rotate{Enabled: true, P: 1, Degrees: 180}
 	}
 	return c
 }

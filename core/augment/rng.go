@@ -50,6 +50,7 @@ const (
 	streamBlur
 	streamSolarize
 	streamNoise
+	streamRotate
 )
 
 // stream is one transform's sequence of draws for one sample.
