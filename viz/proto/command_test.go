@@ -186,7 +186,7 @@ func TestDecodeCommandBad(t *testing.T) {
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"Predictor":false}}}`, 11, "args.knobs.Predictor", "unknown field"},
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"steps":5}}}`, 11, "args.knobs.steps", "unknown field"},
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"lr":0.1,"lr":0.2}}}`, 11, "args.knobs.lr", "duplicate field"},
-		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"augment":{"rotate":true}}}}`, 11, "args.knobs.augment.rotate", "unknown field"},
+		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"augment":{"mixup":true}}}}`, 11, "args.knobs.augment.mixup", "unknown field"},
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"augment":{"crop":1}}}}`, 11, "args.knobs.augment.crop", "must be true or false"},
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"augment":[]}}}`, 11, "args.knobs.augment", "must be a JSON object"},
 		{`{"id":11,"cmd":"set","run":"r","args":{"knobs":{"augment":{"crop":true,"crop":false}}}}`, 11, "args.knobs.augment.crop", "duplicate field"},

@@ -11,6 +11,7 @@ import (
 // of both view pipelines on or off (core/augment).
 const (
 	AugCrop      = "crop"
+	AugRotate    = "rotate"
 	AugFlip      = "flip"
 	AugJitter    = "jitter"
 	AugGrayscale = "grayscale"
@@ -20,7 +21,7 @@ const (
 )
 
 // AugmentNames lists the augmentation names in pipeline order.
-var AugmentNames = []string{AugCrop, AugFlip, AugJitter, AugGrayscale, AugBlur, AugSolarize, AugNoise}
+var AugmentNames = []string{AugCrop, AugRotate, AugFlip, AugJitter, AugGrayscale, AugBlur, AugSolarize, AugNoise}
 
 // IsAugmentName reports whether name is one of AugmentNames.
 func IsAugmentName(name string) bool { return slices.Contains(AugmentNames, name) }
