@@ -184,6 +184,8 @@ func transformOn(c *augment.Config, name string) bool {
 		switch name {
 		case "crop":
 			on = p.Crop.Enabled
+		case "rotate":
+			on = p.Rotate.Enabled
 		case "flip":
 			on = p.Flip.Enabled
 		case "jitter":
@@ -237,6 +239,12 @@ func setTransform(c *augment.Config, name string, on bool) error {
 				p.Jitter = r.Jitter
 			}
 			p.Jitter.Enabled = true
+		case "rotate":
+			p.Rotate.Enabled = false
+			if p.Rotate == (augment.Rotate{}) {
+				p.Rotate = r.Rotate
+			}
+			p.Rotate.Enabled = true
 		case "grayscale":
 			p.Grayscale.Enabled = false
 			if p.Grayscale == (augment.Grayscale{}) {
