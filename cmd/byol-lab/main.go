@@ -1,5 +1,6 @@
 // Command byol-lab trains BYOL and shows it learning — or collapsing.
 //
+//	byol-lab [serve] [flags] the live lab in the browser (the default)
 //	byol-lab train [flags]   headless training with metrics, plots, checkpoints
 //	byol-lab bench [flags]   training throughput of the CPU backend
 package main
@@ -10,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 const usage = `byol-lab: watch BYOL self-supervised learning happen.
 
 Usage:
+  byol-lab [serve] [flags] the live lab: trains runs side by side and streams them to
+                           the browser at http://127.0.0.1:8080 (the default command)
   byol-lab train [flags]   train headless; writes metrics, plots and checkpoints to --out
   byol-lab bench [flags]   measure training throughput (img/s)
   byol-lab help            this text
@@ -26,13 +30,18 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// serveMain runs the serve command; tests replace it.
+var serveMain = serveCmd
+
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
+		// No command, or flags only (byol-lab --addr 0.0.0.0:8080): serve.
+		args = append([]string{"serve"}, args...)
 	}
 	var err error
 	switch args[0] {
+	case "serve":
+		err = serveMain(args[1:], stdout, stderr)
 	case "train":
 		err = trainCmd(args[1:], stdout, stderr)
 	case "bench":
@@ -52,4 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
