@@ -213,33 +213,91 @@ func checkRange(name string, lo, hi, floor, ceil float64) error {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
-// Transforms names the switchable transforms, in pipeline order.
-var Transforms = []string{"crop", "rotate", "flip", "jitter", "grayscale", "blur", "solarize", "noise"}
+// transform describes one switchable transform of a Pipeline: where its
+// Enabled field lives and how to fill its block from a reference pipeline.
+type transform struct {
+	name    string
+	enabled func(p *Pipeline) *bool
+	fill    func(p, ref *Pipeline) // copy ref's block if p's was never configured
+}
 
-// Disable switches the named transform off in both views.
-func (c *Config) Disable(name string) error {
-	for v := range c.Views {
-		p := &c.Views[v]
-		switch name {
-		case "crop":
-			p.Crop.Enabled = false
-		case "rotate":
-			p.Rotate.Enabled = false
-		case "flip":
-			p.Flip.Enabled = false
-		case "jitter":
-			p.Jitter.Enabled = false
-		case "grayscale":
-			p.Grayscale.Enabled = false
-		case "blur":
-			p.Blur.Enabled = false
-		case "solarize":
-			p.Solarize.Enabled = false
-		case "noise":
-			p.Noise.Enabled = false
-		default:
-			return fmt.Errorf("augment: unknown transform %q (want one of %v)", name, Transforms)
+// fillZero sets *dst to src when *dst is the zero value.
+func fillZero[T comparable](dst *T, src T) {
+	var zero T
+	if *dst == zero {
+		*dst = src
+	}
+}
+
+var transforms = []transform{
+	{"crop", func(p *Pipeline) *bool { return &p.Crop.Enabled }, func(p, r *Pipeline) { fillZero(&p.Crop, r.Crop) }},
+	{"rotate", func(p *Pipeline) *bool { return &p.Rotate.Enabled }, func(p, r *Pipeline) { fillZero(&p.Rotate, r.Rotate) }},
+	{"flip", func(p *Pipeline) *bool { return &p.Flip.Enabled }, func(p, r *Pipeline) { fillZero(&p.Flip, r.Flip) }},
+	{"jitter", func(p *Pipeline) *bool { return &p.Jitter.Enabled }, func(p, r *Pipeline) { fillZero(&p.Jitter, r.Jitter) }},
+	{"grayscale", func(p *Pipeline) *bool { return &p.Grayscale.Enabled }, func(p, r *Pipeline) { fillZero(&p.Grayscale, r.Grayscale) }},
+	{"blur", func(p *Pipeline) *bool { return &p.Blur.Enabled }, func(p, r *Pipeline) { fillZero(&p.Blur, r.Blur) }},
+	{"solarize", func(p *Pipeline) *bool { return &p.Solarize.Enabled }, func(p, r *Pipeline) { fillZero(&p.Solarize, r.Solarize) }},
+	{"noise", func(p *Pipeline) *bool { return &p.Noise.Enabled }, func(p, r *Pipeline) { fillZero(&p.Noise, r.Noise) }},
+}
+
+// Transforms names the switchable transforms, in pipeline order.
+var Transforms = func() []string {
+	names := make([]string, len(transforms))
+	for i, t := range transforms {
+		names[i] = t.name
+	}
+	return names
+}()
+
+func lookup(name string) (transform, error) {
+	for _, t := range transforms {
+		if t.name == name {
+			return t, nil
 		}
 	}
+	return transform{}, fmt.Errorf("augment: unknown transform %q (want one of %v)", name, Transforms)
+}
+
+// Disable switches the named transform off in both views. Its parameters
+// stay, so Enable restores them.
+func (c *Config) Disable(name string) error {
+	t, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	for v := range c.Views {
+		*t.enabled(&c.Views[v]) = false
+	}
 	return nil
+}
+
+// Enable switches the named transform on in both views. A block that was
+// never configured (all zero, as mnist's flip) is first filled from ref's,
+// so that "on" does something.
+func (c *Config) Enable(name string, ref Config) error {
+	t, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	for v := range c.Views {
+		p := &c.Views[v]
+		*t.enabled(p) = false
+		t.fill(p, &ref.Views[v])
+		*t.enabled(p) = true
+	}
+	return nil
+}
+
+// IsOn reports whether the named transform is on in either view.
+func (c *Config) IsOn(name string) (bool, error) {
+	t, err := lookup(name)
+	if err != nil {
+		return false, err
+	}
+	for v := range c.Views {
+		if *t.enabled(&c.Views[v]) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -178,32 +178,8 @@ func knobValues(c *byol.Config) KnobValues {
 
 // transformOn reports whether the named transform is enabled in either view.
 func transformOn(c *augment.Config, name string) bool {
-	for v := range c.Views {
-		p := &c.Views[v]
-		var on bool
-		switch name {
-		case "crop":
-			on = p.Crop.Enabled
-		case "rotate":
-			on = p.Rotate.Enabled
-		case "flip":
-			on = p.Flip.Enabled
-		case "jitter":
-			on = p.Jitter.Enabled
-		case "grayscale":
-			on = p.Grayscale.Enabled
-		case "blur":
-			on = p.Blur.Enabled
-		case "solarize":
-			on = p.Solarize.Enabled
-		case "noise":
-			on = p.Noise.Enabled
-		}
-		if on {
-			return true
-		}
-	}
-	return false
+	on, _ := c.IsOn(name)
+	return on
 }
 
 // setTransform switches the named transform on or off in both views.
@@ -218,60 +194,5 @@ func setTransform(c *augment.Config, name string, on bool) error {
 	if err != nil {
 		return err
 	}
-	for v := range c.Views {
-		p, r := &c.Views[v], &ref.Views[v]
-		switch name {
-		case "crop":
-			p.Crop.Enabled = false
-			if p.Crop == (augment.Crop{}) {
-				p.Crop = r.Crop
-			}
-			p.Crop.Enabled = true
-		case "flip":
-			p.Flip.Enabled = false
-			if p.Flip == (augment.Flip{}) {
-				p.Flip = r.Flip
-			}
-			p.Flip.Enabled = true
-		case "jitter":
-			p.Jitter.Enabled = false
-			if p.Jitter == (augment.Jitter{}) {
-				p.Jitter = r.Jitter
-			}
-			p.Jitter.Enabled = true
-		case "rotate":
-			p.Rotate.Enabled = false
-			if p.Rotate == (augment.Rotate{}) {
-				p.Rotate = r.Rotate
-			}
-			p.Rotate.Enabled = true
-		case "grayscale":
-			p.Grayscale.Enabled = false
-			if p.Grayscale == (augment.Grayscale{}) {
-				p.Grayscale = r.Grayscale
-			}
-			p.Grayscale.Enabled = true
-		case "blur":
-			p.Blur.Enabled = false
-			if p.Blur == (augment.Blur{}) {
-				p.Blur = r.Blur
-			}
-			p.Blur.Enabled = true
-		case "solarize":
-			p.Solarize.Enabled = false
-			if p.Solarize == (augment.Solarize{}) {
-				p.Solarize = r.Solarize
-			}
-			p.Solarize.Enabled = true
-		case "noise":
-			p.Noise.Enabled = false
-			if p.Noise == (augment.Noise{}) {
-				p.Noise = r.Noise
-			}
-			p.Noise.Enabled = true
-		default:
-			return fmt.Errorf("unknown augmentation %q (want one of %s)", name, strings.Join(augment.Transforms, ", "))
-		}
-	}
-	return nil
+	return c.Enable(name, ref)
 }
