@@ -220,9 +220,11 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 // writePlots draws the metric curves and a PCA scatter of the representations
 // of the test images, coloured by each label set.
 func writePlots(dir string, t *byol.Trainer, ev *byol.Evaluator, ds *data.Dataset, cfg byol.Config, records []report.Record) error {
-	if err := report.PlotCurves(filepath.Join(dir, "curves.png"), records, nil,
-		report.CurveOptions{Dim: cfg.ProjOut, Title: fmt.Sprintf("BYOL %s / %s", cfg.Dataset, cfg.Arch)}); err != nil {
-		return err
+	if len(records) > 0 { // a resumed run that was already finished has none
+		if err := report.PlotCurves(filepath.Join(dir, "curves.png"), records, nil,
+			report.CurveOptions{Dim: cfg.ProjOut, Title: fmt.Sprintf("BYOL %s / %s", cfg.Dataset, cfg.Arch)}); err != nil {
+			return err
+		}
 	}
 	n := min(ds.Test.N, 2000)
 	idx := make([]int, n)
