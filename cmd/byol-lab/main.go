@@ -6,12 +6,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 const usage = `byol-lab: watch BYOL self-supervised learning happen.
@@ -65,4 +68,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func isHelp(arg string) bool {
 	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// interruptContext is cancelled by the first Ctrl-C or SIGTERM, so commands
+// can stop cleanly (save checkpoints); a second signal kills the process as
+// usual.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default action for a second signal
+	}()
+	return ctx, stop
 }

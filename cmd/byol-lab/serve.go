@@ -11,10 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/lab"
@@ -30,12 +28,8 @@ var frontend http.Handler
 func serveCmd(args []string, stdout, stderr io.Writer) error {
 	// The first signal shuts down gracefully (close clients, save
 	// checkpoints); a second one kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	return serve(ctx, args, stdout, stderr)
 }
 

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/byol-lab/byol-lab/core/session"
 )
@@ -30,13 +26,9 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Ctrl-C or SIGTERM stop training at the next step boundary and write a
-	// checkpoint; a second signal kills the process as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// checkpoint.
+	ctx, stop := interruptContext()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // restore the default action for a second signal
-	}()
 	res, err := session.Run(ctx, cfg, session.Options{Out: *out, Resume: *resume, Progress: stderr})
 	if err != nil {
 		return err
