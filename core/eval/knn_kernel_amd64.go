@@ -2,8 +2,11 @@
 
 package eval
 
+import "golang.org/x/sys/cpu"
+
 func init() {
-	if hasAVX2FMA() {
+	// x/sys/cpu reports AVX2 only when the OS also saves the YMM registers.
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		microKernel = microKernelAVX2
 		firstAbove = firstAboveAVX2
 		kernelName = "avx2"
@@ -40,31 +43,3 @@ func firstAbove8(x *float32, n int, thr float32) int
 //
 //go:noescape
 func micro6x16(d int, q *float32, ldq int, panel *float32, out *float32, ldo int)
-
-// cpuid and xgetbv are implemented in knn_kernel_amd64.s.
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
-// hasAVX2FMA reports whether the CPU has AVX2 and FMA and the OS saves the
-// YMM registers across context switches.
-func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		fma     = 1 << 12
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	xcr0, _ := xgetbv()
-	if xcr0&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0 // AVX2
-}
