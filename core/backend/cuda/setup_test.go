@@ -38,7 +38,7 @@ func newPair(t *testing.T) *pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pair{t: t, ref: cpu.New(parallel.NewPool(2)), dev: dev, rng: rand.New(rand.NewPCG(uint64(len(t.Name())), 7))}
+	return &pair{t: t, ref: cpu.New(parallel.New(2)), dev: dev, rng: rand.New(rand.NewPCG(uint64(len(t.Name())), 7))}
 }
 
 // tensor is the same data on both backends.
