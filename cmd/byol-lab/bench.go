@@ -6,9 +6,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/byol-lab/byol-lab/core/backend/cpu"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/device"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -37,7 +37,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	pool := parallel.New(cfg.Threads)
 	defer pool.Close()
-	t, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
+	b, err := device.Open(cfg.Device, pool)
+	if err != nil {
+		return err
+	}
+	t, err := byol.NewTrainer(cfg, b, pool, ds.Train)
 	if err != nil {
 		return err
 	}
@@ -54,7 +58,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	el := time.Since(start)
 	ips := float64(*timed*cfg.Batch) / el.Seconds()
-	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=cpu: %.1f ms/step, %.0f img/s (two views each)\n",
-		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), 1000*el.Seconds()/float64(*timed), ips)
+	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s: %.1f ms/step, %.0f img/s (two views each)\n",
+		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), 1000*el.Seconds()/float64(*timed), ips)
 	return nil
 }

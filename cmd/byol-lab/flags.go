@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/byol-lab/byol-lab/core/device"
 	"strings"
 
 	"github.com/byol-lab/byol-lab/core/augment"
@@ -44,7 +45,7 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.evalEvery, "eval-every", 500, "evaluate every N steps (0: only at the end)")
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 500, "checkpoint every N steps (0: only at the end)")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
-	fs.StringVar(&f.device, "device", "cpu", "compute device: cpu")
+	fs.StringVar(&f.device, "device", "cpu", deviceHelp)
 }
 
 // build returns the configuration: defaults of the dataset, then the config
@@ -112,3 +113,11 @@ func (f *configFlags) build(fs *flag.FlagSet) (byol.Config, error) {
 	}
 	return c, nil
 }
+
+// deviceHelp documents --device, saying which build has which devices.
+var deviceHelp = func() string {
+	if device.HasCUDA() {
+		return "compute device: cpu or cuda"
+	}
+	return "compute device: cpu (cuda needs a binary built with -tags cuda)"
+}()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/device"
 	"io"
 	"log"
 	"math"
@@ -46,6 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxClients := fs.Int("max-clients", 200, "websocket clients at once")
 	ckptDir := fs.String("checkpoint-dir", defaultCheckpointDir(), `where every run is saved on shutdown, in a directory named by the time ("": don't save)`)
 	dataDir := fs.String("data-dir", "", "dataset files, for presets on mnist, cifar10 or folder")
+	dev := fs.String("device", "cpu", deviceHelp)
 	noFrontend := fs.Bool("no-frontend", false, "don't build the browser frontend; / shows the lab's status only")
 	var origins listFlag
 	fs.Var(&origins, "allow-origin", "another origin (http://host:port) or host whose pages may connect; repeat or separate with commas")
@@ -65,6 +68,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	p, err := lab.ReadPreset(*preset)
 	if err != nil {
 		return err
+	}
+	var b backend.Backend // nil: the lab's own CPU backend on its pool
+	if *dev != "cpu" {
+		if b, err = device.Open(*dev, nil); err != nil {
+			return err
+		}
 	}
 
 	loopback := server.IsLoopback(*addr)
@@ -92,7 +101,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fe = web.Start(ctx, web.Options{Logf: logger.Printf})
 	}
 	srv, err := server.New(server.Options{
-		Lab:           lab.Options{Threads: *threads, SnapshotRate: *snapRate, DataOptions: data.Options{DataDir: *dataDir}},
+		Lab: lab.Options{Threads: *threads, SnapshotRate: *snapRate, DataOptions: data.Options{DataDir: *dataDir},
+			Device: *dev, Backend: b},
 		Preset:        p,
 		Frontend:      fe,
 		Token:         token,

@@ -39,7 +39,8 @@ type Trainer struct {
 	online Network
 	target Network
 	opt    *optim.Optimizer
-	aug    *augment.Augmenter
+	aug    *augment.Augmenter      // host views (evaluation; steps on the CPU)
+	daug   augment.DeviceAugmenter // device views, when the backend makes them
 
 	segsWithPred, segsNoPred []backend.Segment
 
@@ -56,6 +57,7 @@ type Trainer struct {
 	idx      []int
 	host     []float32 // both views, 2B images, on the host
 	input    backend.Buffer
+	views    [2]backend.Buffer // the halves of input: v and v'
 	dp, loss backend.Buffer
 	lossHost [1]float32
 	lastLoss float64
@@ -99,6 +101,12 @@ func NewTrainer(cfg Config, b backend.Backend, pool *parallel.Pool, train *data.
 	t.buildSegments()
 	if t.aug, err = augment.New(cfg.Augment, train.C, train.H, train.W, pool); err != nil {
 		return nil, err
+	}
+	if db, ok := b.(augment.DeviceBackend); ok {
+		// The dataset moves to the device once; a step uploads only indices.
+		if t.daug, err = db.NewAugmenter(train, cfg.Augment, train.C, train.H, train.W); err != nil {
+			return nil, err
+		}
 	}
 	t.rng = rand.New(&t.pcg)
 	t.permEpoch = math.MaxUint64
@@ -196,6 +204,7 @@ func (t *Trainer) ensureBuffers() {
 		t.idx = make([]int, B)
 		t.host = make([]float32, 2*B*size)
 		t.input = t.b.Alloc(2 * B * size)
+		t.views = [2]backend.Buffer{t.input.Slice(0, B*size), t.input.Slice(B*size, B*size)}
 		t.dp = t.b.Alloc(2 * B * t.cfg.ProjOut)
 	}
 }
@@ -207,9 +216,14 @@ func (t *Trainer) Step() error {
 	size := t.shape.Size()
 	t.nextBatch()
 	// Views are keyed by the step, so a resumed run draws the same ones.
-	t.aug.Views(t.host[:B*size], t.train, t.idx, 0, t.cfg.Seed, uint64(t.step))
-	t.aug.Views(t.host[B*size:], t.train, t.idx, 1, t.cfg.Seed, uint64(t.step))
-	t.b.Upload(t.input, t.host)
+	if t.daug != nil {
+		t.daug.Views(t.views[0], t.idx, 0, t.cfg.Seed, uint64(t.step))
+		t.daug.Views(t.views[1], t.idx, 1, t.cfg.Seed, uint64(t.step))
+	} else {
+		t.aug.Views(t.host[:B*size], t.train, t.idx, 0, t.cfg.Seed, uint64(t.step))
+		t.aug.Views(t.host[B*size:], t.train, t.idx, 1, t.cfg.Seed, uint64(t.step))
+		t.b.Upload(t.input, t.host)
+	}
 	t.b.Copy(t.onlineS, t.online.Params.S)
 	t.b.Copy(t.targetS, t.target.Params.S)
 	x := nn.Tensor{Buf: t.input, N: 2 * B, Groups: 2, Shape: t.shape}
@@ -270,6 +284,11 @@ func (t *Trainer) Apply(c Config) error {
 	}
 	if err := t.aug.SetConfig(c.Augment); err != nil {
 		return err
+	}
+	if t.daug != nil {
+		if err := t.daug.SetConfig(c.Augment); err != nil {
+			return err
+		}
 	}
 	t.cfg = c
 	t.buildSegments()

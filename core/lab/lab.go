@@ -10,6 +10,7 @@ package lab
 
 import (
 	"errors"
+	"github.com/byol-lab/byol-lab/core/backend"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,11 @@ type Options struct {
 	DataOptions data.Options
 
 	Now func() time.Time // the clock of timestamps and rate limits (nil: time.Now)
+
+	// Device names the backend every run trains on ("" or "cpu": the CPU;
+	// "cuda": Backend, which the caller opened with core/device).
+	Device  string
+	Backend backend.Backend
 }
 
 func (o *Options) fill() {
@@ -130,7 +136,7 @@ var ErrClosed = errors.New("lab: closed")
 type Lab struct {
 	opt  Options
 	pool *parallel.Pool
-	b    *cpu.CPU
+	b    backend.Backend
 
 	// work is held while a trainer steps, embeds or changes, and by every
 	// operation: it serialises all use of the backend and of the fields
@@ -161,7 +167,14 @@ type Lab struct {
 func New(opt Options) *Lab {
 	opt.fill()
 	pool := parallel.New(opt.Threads)
-	return &Lab{opt: opt, pool: pool, b: cpu.New(pool), wake: make(chan struct{}, 1), evalChunk: evalChunk}
+	var b backend.Backend = cpu.New(pool)
+	if opt.Backend != nil {
+		b = opt.Backend
+	}
+	if opt.Device == "" {
+		opt.Device = "cpu"
+	}
+	return &Lab{opt: opt, pool: pool, b: b, wake: make(chan struct{}, 1), evalChunk: evalChunk}
 }
 
 // Close stops the lab: Run returns, later operations fail with ErrClosed,

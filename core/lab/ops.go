@@ -50,12 +50,12 @@ func checkName(name, def string) (string, error) {
 
 // checkConfig validates cfg for a lab run.
 func (l *Lab) checkConfig(cfg *byol.Config) error {
+	// Every run trains where the lab does, whatever a preset says.
+	cfg.Device = l.opt.Device
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	switch {
-	case cfg.Device != "cpu":
-		return fmt.Errorf("lab: device %q is not available (use cpu)", cfg.Device)
 	case cfg.ProjOut < 2:
 		return fmt.Errorf("lab: proj_out %d: the picture needs at least 2 dimensions", cfg.ProjOut)
 	case cfg.Batch > l.opt.MaxBatch:

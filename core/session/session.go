@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/device"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/eval"
@@ -59,9 +59,6 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
-	if cfg.Device != "cpu" {
-		return res, fmt.Errorf("session: device %q is not available in this build (use --device cpu)", cfg.Device)
-	}
 	ds := opt.Data
 	if ds == nil {
 		if ds, err = data.Load(cfg.Dataset, data.Options{DataDir: cfg.DataDir, Seed: cfg.Seed}); err != nil {
@@ -70,7 +67,10 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 	}
 	pool := parallel.New(cfg.Threads)
 	defer pool.Close()
-	b := cpu.New(pool)
+	b, err := device.Open(cfg.Device, pool)
+	if err != nil {
+		return res, err
+	}
 
 	var t *byol.Trainer
 	var w *report.Writer

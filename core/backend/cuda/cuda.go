@@ -42,8 +42,12 @@ type CUDA struct {
 	fns  []Kernel
 	args [32]uint64
 
-	scratch *Buf // grows on demand: im2col columns, partial sums, …
+	scratch *Buf // grows on demand: partial sums, …
 	sumHost [1]float32
+
+	ops  opsState  // ops.go
+	gemm gemmState // gemm.go
+	conv convState // conv.go
 }
 
 var _ backend.Backend = (*CUDA)(nil)

@@ -1,0 +1,186 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"github.com/byol-lab/byol-lab/kernels"
+)
+
+// gpu is the Driver for a real GPU, over gorgonia.org/cu: one context, the
+// kernels module loaded from the embedded fatbin, and one non-blocking
+// stream that every copy and launch goes to in order.
+//
+// A CUDA context is current per OS thread, while goroutines move between
+// threads; every call therefore pins its goroutine to its thread and makes
+// the context current for the call's duration (cheap: no syscall).
+type gpu struct {
+	mu     sync.Mutex // one call at a time: shared args and staging state
+	dev    cu.Device
+	name   string
+	ctx    cu.CUContext
+	mod    cu.Module
+	stream cu.Stream
+	fns    []cu.Function
+	err    error
+
+	args [32]uint64
+	ptrs [32]unsafe.Pointer // ptrs[i] = &args[i], what cuLaunchKernel reads
+
+	// Uploads go through pinned staging memory: an async copy from Go's
+	// pageable memory would synchronise the stream first, a host round
+	// trip per step. The ring wraps after a stream synchronisation.
+	stage     unsafe.Pointer
+	stageCap  int
+	stageNext int
+}
+
+// OpenGPU creates a context on GPU ordinal and loads the kernels.
+func OpenGPU(ordinal int) (Driver, error) {
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, fmt.Errorf("cuda: counting GPUs: %w", err)
+	}
+	if ordinal < 0 || ordinal >= n {
+		return nil, fmt.Errorf("cuda: GPU %d requested, %d present", ordinal, n)
+	}
+	g := &gpu{}
+	for i := range g.ptrs {
+		g.ptrs[i] = unsafe.Pointer(&g.args[i])
+	}
+	if g.dev, err = cu.GetDevice(ordinal); err != nil {
+		return nil, err
+	}
+	if g.name, err = g.dev.Name(); err != nil {
+		return nil, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// MakeContext makes the new context current on this thread.
+	if g.ctx, err = g.dev.MakeContext(cu.SchedAuto); err != nil {
+		return nil, fmt.Errorf("cuda: creating a context on %s: %w", g.name, err)
+	}
+	if g.mod, err = cu.LoadData(string(kernels.Fatbin)); err != nil {
+		return nil, fmt.Errorf("cuda: loading the kernels on %s: %w", g.name, err)
+	}
+	if g.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return nil, err
+	}
+	g.stageCap = 8 << 20
+	if g.stage, err = allocHost(g.stageCap); err != nil {
+		return nil, fmt.Errorf("cuda: pinned staging memory: %w", err)
+	}
+	return g, nil
+}
+
+// enter pins the goroutine and makes the context current; leave undoes it.
+func (g *gpu) enter() {
+	g.mu.Lock()
+	runtime.LockOSThread()
+	if err := cu.SetCurrentContext(g.ctx); err != nil {
+		g.setErr(err)
+	}
+}
+
+func (g *gpu) leave() {
+	runtime.UnlockOSThread()
+	g.mu.Unlock()
+}
+
+func (g *gpu) setErr(err error) {
+	if err != nil && g.err == nil {
+		g.err = err
+	}
+}
+
+func (g *gpu) Device() string {
+	major, minor, _ := g.dev.ComputeCapability()
+	return fmt.Sprintf("%s, sm_%d%d", g.name, major, minor)
+}
+
+func (g *gpu) Kernel(name string) (Kernel, error) {
+	g.enter()
+	defer g.leave()
+	fn, err := g.mod.Function(name)
+	if err != nil {
+		return 0, err
+	}
+	g.fns = append(g.fns, fn)
+	return Kernel(len(g.fns) - 1), nil
+}
+
+func (g *gpu) Malloc(bytes int) (Ptr, error) {
+	g.enter()
+	defer g.leave()
+	p, err := cu.MemAlloc(int64(bytes))
+	return Ptr(p), err
+}
+
+func (g *gpu) Free(p Ptr) {
+	g.enter()
+	defer g.leave()
+	g.setErr(cu.MemFree(cu.DevicePtr(p)))
+}
+
+func (g *gpu) HtoD(dst Ptr, src unsafe.Pointer, bytes int) {
+	g.enter()
+	defer g.leave()
+	if bytes > g.stageCap {
+		// Rare and large (a dataset): a plain synchronous copy.
+		g.setErr(g.stream.Synchronize())
+		g.setErr(cu.MemcpyHtoD(cu.DevicePtr(dst), src, int64(bytes)))
+		return
+	}
+	if g.stageNext+bytes > g.stageCap {
+		g.setErr(g.stream.Synchronize()) // every earlier upload has left the ring
+		g.stageNext = 0
+	}
+	slot := unsafe.Add(g.stage, g.stageNext)
+	copy(unsafe.Slice((*byte)(slot), bytes), unsafe.Slice((*byte)(src), bytes))
+	g.setErr(cu.MemcpyHtoDAsync(cu.DevicePtr(dst), slot, int64(bytes), g.stream))
+	g.stageNext += (bytes + 255) &^ 255
+}
+
+func (g *gpu) DtoH(dst unsafe.Pointer, src Ptr, bytes int) {
+	g.enter()
+	defer g.leave()
+	g.setErr(cu.MemcpyDtoHAsync(dst, cu.DevicePtr(src), int64(bytes), g.stream))
+	g.setErr(g.stream.Synchronize())
+}
+
+func (g *gpu) DtoD(dst, src Ptr, bytes int) {
+	g.enter()
+	defer g.leave()
+	g.setErr(cu.MemcpyDtoDAsync(cu.DevicePtr(dst), cu.DevicePtr(src), int64(bytes), g.stream))
+}
+
+func (g *gpu) Launch(k Kernel, grid, block Dim3, args []uint64) {
+	g.enter()
+	defer g.leave()
+	n := copy(g.args[:], args)
+	err := g.fns[k].Launch(grid.X, max(grid.Y, 1), max(grid.Z, 1), block.X, max(block.Y, 1), max(block.Z, 1), 0, g.stream, g.ptrs[:n])
+	if err != nil {
+		g.setErr(fmt.Errorf("launching kernel %d (grid %v, block %v): %w", k, grid, block, err))
+	}
+}
+
+func (g *gpu) Sync() error {
+	g.enter()
+	defer g.leave()
+	g.setErr(g.stream.Synchronize())
+	return g.err
+}
+
+func (g *gpu) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+

@@ -1,0 +1,4 @@
+package cuda
+
+// opsState is the ops kernels' host-side state (workspaces, cached tables).
+type opsState struct{}

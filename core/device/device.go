@@ -1,0 +1,45 @@
+// Package device opens the compute backend a config names: "cpu" always,
+// "cuda" in a binary built with -tags cuda.
+package device
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/parallel"
+)
+
+// NoCUDA explains what to do when a binary without CUDA is asked for it.
+const NoCUDA = "device cuda: this binary was built without CUDA; on a machine with an NVIDIA GPU " +
+	"and the CUDA toolkit build it with: go build -tags cuda -o byol-lab ./cmd/byol-lab"
+
+var (
+	gpuOnce sync.Once
+	gpu     backend.Backend
+	gpuErr  error
+)
+
+// Open returns the backend for name. CPU backends run their loops on pool.
+// The GPU is opened once per process (one context) and shared; like every
+// backend, it is used by one goroutine at a time.
+func Open(name string, pool *parallel.Pool) (backend.Backend, error) {
+	switch name {
+	case "", "cpu":
+		return cpu.New(pool), nil
+	case "cuda":
+		if openCUDA == nil {
+			return nil, fmt.Errorf("%s", NoCUDA)
+		}
+		gpuOnce.Do(func() { gpu, gpuErr = openCUDA() })
+		return gpu, gpuErr
+	}
+	return nil, fmt.Errorf("device %q: want cpu or cuda", name)
+}
+
+// HasCUDA reports whether this binary was built with CUDA support.
+func HasCUDA() bool { return openCUDA != nil }
+
+// openCUDA is set by cuda.go in builds with -tags cuda.
+var openCUDA func() (backend.Backend, error)
