@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/lab"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/byol-lab/byol-lab/core/byol"
@@ -21,12 +25,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	warmup := fs.Int("warmup", 3, "untimed warm-up steps")
 	timed := fs.Int("timed", 20, "timed steps")
+	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
+	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := cf.build(fs)
 	if err != nil {
 		return err
+	}
+	if *labRuns > 0 {
+		return benchLab(cfg, *labRuns, time.Duration(*seconds*float64(time.Second)), stdout)
 	}
 	if *warmup < 0 || *timed < 1 {
 		return fmt.Errorf("bench: --warmup must be ≥ 0 and --timed ≥ 1")
@@ -60,5 +69,55 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ips := float64(*timed*cfg.Batch) / el.Seconds()
 	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s: %.1f ms/step, %.0f img/s (two views each)\n",
 		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), 1000*el.Seconds()/float64(*timed), ips)
+	return nil
+}
+
+// benchLab runs n copies of cfg in a lab with snapshots as fast as the lab
+// allows (its --snapshot-rate ceiling) and reports per-run rates: what a
+// classroom sees.
+func benchLab(cfg byol.Config, n int, d time.Duration, stdout io.Writer) error {
+	var b backend.Backend
+	if cfg.Device != "cpu" {
+		var err error
+		if b, err = device.Open(cfg.Device, nil); err != nil {
+			return err
+		}
+	}
+	var mu sync.Mutex
+	steps, snaps := map[string]int{}, map[string]int{}
+	sink := lab.SinkFunc(func(e lab.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := e.(type) {
+		case lab.Metrics:
+			steps[e.Run]++
+		case lab.Snapshot:
+			snaps[e.Run]++
+		}
+	})
+	l := lab.New(lab.Options{Threads: cfg.Threads, Sink: sink, SnapshotRate: 100, Device: cfg.Device, Backend: b})
+	defer l.Close()
+	for i := range n {
+		id, err := l.Create(fmt.Sprintf("run%d", i+1), cfg)
+		if err != nil {
+			return err
+		}
+		if err := l.Resume(id); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	if err := l.Run(ctx); err != nil {
+		return err
+	}
+	el := time.Since(start).Seconds()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range l.Runs() {
+		fmt.Fprintf(stdout, "lab run %s: %.1f steps/s, %.1f snapshots/s (%s, %s, batch %d, device %s)\n",
+			r.ID, float64(steps[r.ID])/el, float64(snaps[r.ID])/el, cfg.Dataset, cfg.Arch, cfg.Batch, cfg.Device)
+	}
 	return nil
 }
