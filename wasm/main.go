@@ -65,6 +65,7 @@ func main() {
 
 	ws := wsclient.New(wsclient.URL(), app)
 	ws.Start()
+	thumbs := wsclient.NewThumbs(app)
 
 	perf := win.Get("performance")
 	history := win.Get("history")
@@ -73,6 +74,7 @@ func main() {
 	first, firstData := false, false
 	game := &draw.Game{App: app, Renderer: r, Send: ws.Send}
 	game.AfterDraw = func(sc *ui.Scene) {
+		thumbs.Poll() // the picture the tooltip just asked for
 		frames++
 		page.Set("frames", frames)
 		if !first {

@@ -8,7 +8,6 @@ package augment
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
@@ -167,70 +166,57 @@ func (a *Augmenter) load(out []float32, src []uint8, sh, sw int, b box, s *scrat
 	resize(out, src, a.c, sh, sw, b, a.h, a.w, s.xs, s.ys)
 }
 
-// augment runs one pipeline on one image. Each transform first tosses its
-// coin, then draws its parameters, all from its own stream.
+// augment runs one pipeline on one image: draw every parameter first (see
+// Params), then apply them in pipeline order.
 func (a *Augmenter) augment(out []float32, src []uint8, sh, sw int, p *Pipeline, key uint64, s *scratch) {
 	c, h, w, n := a.c, a.h, a.w, a.h*a.w
+	var d Params
+	d.Draw(p, key, sh, sw)
 
-	b := box{0, 0, sh, sw}
-	if r := newStream(key, streamCrop); p.Crop.Enabled && r.coin(p.Crop.P) {
-		b = sampleCrop(&r, sh, sw, &p.Crop)
+	a.load(out, src, sh, sw, box{d.Top, d.Left, d.H, d.W}, s)
+	if d.Rotate {
+		rotateCS(out, s.tmp, c, h, w, d.Cos, d.Sin)
 	}
-	a.load(out, src, sh, sw, b, s)
-
-	if r := newStream(key, streamRotate); p.Rotate.Enabled && r.coin(p.Rotate.P) {
-		rotate(out, s.tmp, c, h, w, r.uniform(-p.Rotate.Degrees, p.Rotate.Degrees)*math.Pi/180)
-	}
-	if r := newStream(key, streamFlip); p.Flip.Enabled && r.coin(p.Flip.P) {
+	if d.Flip {
 		flip(out, h, w)
 	}
-	if r := newStream(key, streamJitter); p.Jitter.Enabled && r.coin(p.Jitter.P) {
-		jitter(out, c, n, &p.Jitter, &r)
-	}
-	if r := newStream(key, streamGray); p.Grayscale.Enabled && r.coin(p.Grayscale.P) {
+	d.applyJitter(out, c, n)
+	if d.Gray {
 		grayscale(out, c, n)
 	}
-	if r := newStream(key, streamBlur); p.Blur.Enabled && r.coin(p.Blur.P) {
-		var k [MaxKernel]float32
-		gaussianKernel(k[:p.Blur.Kernel], r.uniform(p.Blur.SigmaMin, p.Blur.SigmaMax))
-		blur(out, s.tmp, c, h, w, k[:p.Blur.Kernel])
+	if d.Blur > 0 {
+		blur(out, s.tmp, c, h, w, d.Kernel[:d.Blur])
 	}
-	if r := newStream(key, streamSolarize); p.Solarize.Enabled && r.coin(p.Solarize.P) {
-		solarize(out, float32(p.Solarize.Threshold))
+	if d.Solarize {
+		solarize(out, d.Threshold)
 	}
-	if r := newStream(key, streamNoise); p.Noise.Enabled && r.coin(p.Noise.P) {
-		addNoise(out, &r, float32(p.Noise.Std))
+	if d.Noise {
+		r := stream{key: d.NoiseKey, n: 1} // draw 1 was the coin
+		addNoise(out, &r, d.NoiseStd)
 	}
 	normalize(out, n, a.mean, a.std)
 }
 
-// jitter draws the four factors like torchvision's ColorJitter.get_params
-// (order, then brightness, contrast, saturation, hue) and applies the ops with
-// a non-zero strength, each clamping to [0,1] as torchvision does. The order
-// is drawn even when fixed, so the factors sit at the same draws either way.
+// jitter draws colour jitter's factors and applies them (see Params).
 func jitter(img []float32, c, n int, j *Jitter, r *stream) {
-	order, perm := [4]int{0, 1, 2, 3}, [4]int{0, 1, 2, 3}
-	for i := 3; i > 0; i-- { // Fisher–Yates
-		k := r.intn(i + 1)
-		perm[i], perm[k] = perm[k], perm[i]
-	}
-	if j.Order != JitterFixed {
-		order = perm
-	}
-	fb := float32(r.uniform(max(0, 1-j.Brightness), 1+j.Brightness))
-	fc := float32(r.uniform(max(0, 1-j.Contrast), 1+j.Contrast))
-	fs := float32(r.uniform(max(0, 1-j.Saturation), 1+j.Saturation))
-	fh := float32(r.uniform(-j.Hue, j.Hue))
-	for _, op := range order {
-		switch {
-		case op == 0 && j.Brightness > 0:
-			brightness(img, fb)
-		case op == 1 && j.Contrast > 0:
-			contrast(img, c, n, fc)
-		case op == 2 && j.Saturation > 0:
-			saturation(img, c, n, fs)
-		case op == 3 && j.Hue > 0:
-			hue(img, c, n, fh)
+	var d Params
+	d.drawJitter(j, r)
+	d.applyJitter(img, c, n)
+}
+
+// applyJitter applies the drawn jitter ops in their drawn order, each
+// clamping to [0,1] as torchvision does.
+func (d *Params) applyJitter(img []float32, c, n int) {
+	for _, op := range d.Jitter[:d.NJitter] {
+		switch op {
+		case 0:
+			brightness(img, d.Brightness)
+		case 1:
+			contrast(img, c, n, d.Contrast)
+		case 2:
+			saturation(img, c, n, d.Saturation)
+		case 3:
+			hue(img, c, n, d.HueFactor)
 		}
 	}
 }

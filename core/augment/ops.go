@@ -93,8 +93,12 @@ func toFloat(dst []float32, src []uint8) {
 // centre, sampling bilinearly with edge pixels replicated; tmp holds a copy
 // of the input.
 func rotate(img, tmp []float32, c, h, w int, angle float64) {
+	rotateCS(img, tmp, c, h, w, float32(math.Cos(angle)), float32(math.Sin(angle)))
+}
+
+// rotateCS is rotate given the angle's cosine and sine.
+func rotateCS(img, tmp []float32, c, h, w int, cs, sn float32) {
 	copy(tmp, img[:c*h*w])
-	cs, sn := float32(math.Cos(angle)), float32(math.Sin(angle))
 	cx, cy := float32(w)/2, float32(h)/2
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {

@@ -11,9 +11,11 @@ package augment
 // switching one transform off leaves the others' randomness unchanged (an
 // ablation changes one thing).
 //
-// Draw layout per stream (what a GPU port must reproduce; u = float()):
+// Draw layout per stream (Params.Draw makes every draw but noise's; a GPU
+// port regenerates noise's from Params.NoiseKey; u = float()):
 //
 //	crop      1: coin; then per attempt (≤10) two: area, log-aspect; then two: top, left
+//	rotate    1: coin; 2: angle
 //	flip      1: coin
 //	jitter    1: coin; 2–4: permutation (Fisher–Yates, i = 3,2,1); 5–8: b, c, s, h factors
 //	grayscale 1: coin

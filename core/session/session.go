@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/byol-lab/byol-lab/core/device"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/device"
 	"github.com/byol-lab/byol-lab/core/eval"
 	"github.com/byol-lab/byol-lab/core/parallel"
 	"github.com/byol-lab/byol-lab/core/report"

@@ -32,10 +32,21 @@ type Renderer struct {
 	texts         []*ui.Prim    // of the layer in progress
 	vs            []ebiten.Vertex
 	is            []uint16
+	images        map[image.Image]*cachedImage // probe images, uploaded once
+	frame         int
 	// AntiAlias smooths the edges of shapes (off for speed on software
 	// renderers is possible, on by default).
 	AntiAlias bool
 }
+
+// cachedImage is a picture on the GPU and the frame it was last drawn.
+type cachedImage struct {
+	img  *ebiten.Image
+	used int
+}
+
+// imageKeep is how many frames an image not drawn stays on the GPU.
+const imageKeep = 600
 
 type faceKey struct {
 	size float64
@@ -55,7 +66,7 @@ func NewRenderer() (*Renderer, error) {
 	white := ebiten.NewImage(3, 3)
 	white.Fill(color.White)
 	return &Renderer{
-		regular: reg, bold: bold, faces: map[faceKey]*text.GoTextFace{},
+		regular: reg, bold: bold, faces: map[faceKey]*text.GoTextFace{}, images: map[image.Image]*cachedImage{},
 		white:     white.SubImage(image.Rect(1, 1, 2, 2)).(*ebiten.Image),
 		AntiAlias: true,
 	}, nil
@@ -83,6 +94,7 @@ func (r *Renderer) Measure(s string, size float64, bold bool) float64 {
 // Draw renders sc onto dst.
 func (r *Renderer) Draw(dst *ebiten.Image, sc *ui.Scene) {
 	r.dst = dst
+	r.frame++
 	r.vs, r.is = r.vs[:0], r.is[:0]
 	r.texts = r.texts[:0]
 	// Per layer: every shape in one batch, then every text (ebiten merges
@@ -120,6 +132,9 @@ func (r *Renderer) Draw(dst *ebiten.Image, sc *ui.Scene) {
 			r.disc(p.X, p.Y, p.Radius, p.Colour)
 		case ui.Ring:
 			r.ring(p.X, p.Y, p.Radius, p.Width, p.Colour)
+		case ui.Image:
+			r.flush() // the shapes under it first
+			r.image(dst, p)
 		case ui.Tri:
 			base := r.reserve(3)
 			r.vertex(p.X, p.Y, p.Colour)
@@ -130,6 +145,40 @@ func (r *Renderer) Draw(dst *ebiten.Image, sc *ui.Scene) {
 	}
 	endLayer()
 	r.dst = nil
+	r.forget()
+}
+
+// image draws a picture into p.R with nearest-neighbour sampling: the
+// pixels the network sees stay sharp squares.
+func (r *Renderer) image(dst *ebiten.Image, p *ui.Prim) {
+	if p.Image == nil || p.Image.Bounds().Empty() {
+		return
+	}
+	c := r.images[p.Image]
+	if c == nil {
+		c = &cachedImage{img: ebiten.NewImageFromImage(p.Image)}
+		r.images[p.Image] = c
+	}
+	c.used = r.frame
+	b := c.img.Bounds()
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterNearest}
+	op.GeoM.Scale(p.R.W/float64(b.Dx()), p.R.H/float64(b.Dy()))
+	op.GeoM.Translate(p.R.X, p.R.Y)
+	dst.DrawImage(c.img, op)
+}
+
+// forget frees the pictures not drawn for a while (the mouse moved on,
+// or the probe set changed).
+func (r *Renderer) forget() {
+	if len(r.images) < 64 {
+		return
+	}
+	for k, c := range r.images {
+		if r.frame-c.used > imageKeep {
+			c.img.Deallocate()
+			delete(r.images, k)
+		}
+	}
 }
 
 func (r *Renderer) text(dst *ebiten.Image, p *ui.Prim) {

@@ -14,6 +14,8 @@
 // [Runs], [Reply]. Server → client, binary ([Snapshot.AppendBinary],
 // [DecodeSnapshot]): one frame per point-cloud snapshot of one run.
 // Client → server, JSON ([EncodeCommand], [DecodeCommand]): [Command].
+// Beside the websocket, plain HTTP: the probe images as PNGs at
+// [ProbeImagePath] ([Hello.Probe] names the set).
 //
 // README.md in this directory documents the protocol for client authors.
 package proto

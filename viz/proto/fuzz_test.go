@@ -177,3 +177,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseProbeImagePath: the server reads image paths from anyone; the
+// parser never panics, and what it accepts is exactly the path
+// ProbeImagePath makes, so each image has a single URL.
+func FuzzParseProbeImagePath(f *testing.F) {
+	for _, s := range []string{
+		ProbeImagePath("3f9a0c2d41e87b65", 0), ProbeImagePath("a", MaxPoints-1), "/probe/a/65536.png",
+		"/probe/a/007.png", "/probe/a/-1.png", "/probe/a/1.PNG", "/probe/../1.png", "/probe/a/b/1.png",
+		"/probe//1.png", "/probe/a/.png", "/probe/a/1.png/", "/probe/a/+1.png", "/probe/a/1e2.png", "", "/probe/",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		probe, i, ok := ParseProbeImagePath(path)
+		if !ok {
+			if probe != "" || i != 0 {
+				t.Fatalf("rejected %q but returned %q, %d", path, probe, i)
+			}
+			return
+		}
+		if i < 0 || i >= MaxPoints || checkID("probe", probe) != nil {
+			t.Fatalf("accepted %q as %q, %d", path, probe, i)
+		}
+		if back := ProbeImagePath(probe, i); back != path {
+			t.Fatalf("accepted %q, which is written %q", path, back)
+		}
+	})
+}

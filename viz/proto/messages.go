@@ -58,6 +58,10 @@ type Hello struct {
 	// ProbeN is the number of probe images: every snapshot has ProbeN
 	// points, point i being probe image i.
 	ProbeN int `json:"probe_n"`
+	// Probe names the probe set (an id; "" when the server serves no
+	// images): probe image i is at ProbeImagePath(Probe, i), a PNG. It
+	// changes whenever the images do. Optional, so older clients ignore it.
+	Probe string `json:"probe,omitempty"`
 	// Labels are the label sets of the probe images (e.g. "shape" and
 	// "colour" for the shapes dataset), to colour the points by.
 	Labels []LabelSet `json:"labels"`
@@ -262,6 +266,11 @@ func (h Hello) Validate() error {
 	}
 	if h.ProbeN < 0 || h.ProbeN > MaxPoints {
 		return errf("probe_n", "must be in 0..%d, got %d", MaxPoints, h.ProbeN)
+	}
+	if h.Probe != "" {
+		if err := checkID("probe", h.Probe); err != nil {
+			return err
+		}
 	}
 	if len(h.Labels) > MaxLabelSets {
 		return errf("labels", "at most %d label sets, got %d", MaxLabelSets, len(h.Labels))

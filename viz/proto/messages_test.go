@@ -29,6 +29,7 @@ func sampleHello() *Hello {
 				Knobs: noPred, Arch: "tiny", Dataset: "shapes", ProjOut: 64},
 		},
 		ProbeN: 4,
+		Probe:  "3f9a0c2d41e87b65",
 		Labels: []LabelSet{
 			{Name: "shape", Classes: []string{"circle", "square", "triangle"}, Y: []int32{0, 1, 2, -1}},
 			{Name: "colour", Classes: []string{"red", "green"}, Y: []int32{1, 1, 0, 0}},
@@ -136,6 +137,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"no classes", hello(func(h *Hello) { h.Labels[1].Classes = nil }), "labels[1].classes: must have 1..256 classes"},
 		{"dup label set", hello(func(h *Hello) { h.Labels[1].Name = "shape" }), "duplicate label set"},
 		{"probe_n", hello(func(h *Hello) { h.ProbeN = MaxPoints + 1 }), "probe_n"},
+		{"probe", hello(func(h *Hello) { h.Probe = "../etc" }), "probe: invalid character"},
 		{"snapshot_hz", hello(func(h *Hello) { h.SnapshotHz = 0 }), "snapshot_hz"},
 		{"run state", hello(func(h *Hello) { h.Runs[1].State = "exploded" }), `runs[1].state: must be "running", "paused" or "diverged", got "exploded"`},
 		{"run knobs", hello(func(h *Hello) { h.Runs[0].Knobs.LR = -1 }), "runs[0].knobs.lr"},
@@ -246,7 +248,7 @@ func TestFloatJSON(t *testing.T) {
 func TestLimitsFit(t *testing.T) {
 	worst := strings.Repeat("<", MaxNameLen) // written as \u003c: 6 bytes each
 	id := func(i int) string { return fmt.Sprintf("%0*d", MaxIDLen, i) }
-	h := &Hello{Version: Version, Server: worst, Preset: id(0), ProbeN: MaxPoints, SnapshotHz: 1000}
+	h := &Hello{Version: Version, Server: worst, Preset: id(0), ProbeN: MaxPoints, Probe: id(1), SnapshotHz: 1000}
 	config := json.RawMessage(`{"x":"` + strings.Repeat("<", (MaxConfigLen-8)/6) + `"}`)
 	for i := range MaxRuns {
 		k := sampleKnobs()

@@ -19,6 +19,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(proto.WSPath, s.serveWS)
 	mux.HandleFunc("/healthz", s.serveHealth)
+	mux.HandleFunc(proto.ProbePath, s.serveProbe)
 	if s.opt.Frontend != nil {
 		mux.Handle("/", s.opt.Frontend)
 	} else {

@@ -416,6 +416,7 @@ func (s *Server) helloMessage(control bool, probe *lab.Probe) ([]byte, error) {
 	}
 	if probe != nil {
 		h.ProbeN = probe.N
+		h.Probe = s.probeIDs.of(probe)
 		h.Labels = labelSets(probe)
 	}
 	b, err := proto.Encode(h)

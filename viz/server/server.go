@@ -1,5 +1,6 @@
 // Package server serves a live lab (core/lab) to browsers: the frontend at
-// /, the websocket of viz/proto at /ws, and /healthz.
+// /, the websocket of viz/proto at /ws, the probe images at /probe/, and
+// /healthz.
 //
 // Training never waits for a client. The lab publishes into a hub that
 // encodes each event once and hands it to every client without blocking;
@@ -153,6 +154,7 @@ type Server struct {
 
 	presetMu sync.Mutex
 	preset   *lab.Preset
+	probeIDs probeIDs
 
 	published atomic.Uint64 // snapshot frames encoded (tests)
 	dropped   atomic.Uint64 // clients disconnected as too slow

@@ -32,8 +32,11 @@ type App struct {
 
 	// interaction
 	mouseX, mouseY float64
-	hoverPanel     int // index into panels, -1 for none
-	hoverPoint     int // probe image under the mouse, -1 for none
+	hoverPanel     int    // index into panels, -1 for none
+	hoverPoint     int    // probe image under the mouse, -1 for none
+	hoverCloud     string // the cloud of that point: PointOnline or PointTarget
+	hoverTip       hoverTip
+	thumbs         thumbs
 	hoverWidget    string
 	drag           *drag
 	menu           bool // the preset menu is open
@@ -225,6 +228,9 @@ func (a *App) HandleText(b []byte, now time.Time) error {
 	}
 	switch m := m.(type) {
 	case *proto.Hello:
+		if m.Probe != a.lab.Probe {
+			a.thumbs.reset()
+		}
 		a.lab.applyHello(m)
 		a.afterRuns(now)
 		a.askPreset(now)

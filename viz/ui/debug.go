@@ -15,6 +15,17 @@ type Debug struct {
 	Panels   []DebugPanel  `json:"panels"`
 	Widgets  []DebugWidget `json:"widgets"`
 	Toasts   []string      `json:"toasts"`
+	Hover    *DebugHover   `json:"hover,omitempty"` // the point under the mouse
+}
+
+// DebugHover is the probe image under the mouse and its tooltip.
+type DebugHover struct {
+	Run   string     `json:"run"`
+	Point int        `json:"point"`
+	Cloud string     `json:"cloud"` // PointOnline or PointTarget
+	Image string     `json:"image"` // ThumbNone, ThumbLoading, ThumbShown or ThumbFailed
+	Tip   [4]float64 `json:"tip"`   // the tooltip, CSS pixels (zero: not drawn)
+	Thumb [4]float64 `json:"thumb"` // its picture's box
 }
 
 // DebugPanel describes one panel.
@@ -68,6 +79,11 @@ func (a *App) Debug() Debug {
 	}
 	for _, w := range a.widgets {
 		d.Widgets = append(d.Widgets, DebugWidget{ID: w.ID, Label: w.Label, On: w.On, Enabled: w.Enabled, Rect: css(w.R)})
+	}
+	if a.hoverPoint >= 0 && a.hoverPanel >= 0 && a.hoverPanel < len(a.panels) {
+		h := a.hoverTip
+		d.Hover = &DebugHover{Run: a.panels[a.hoverPanel].run, Point: a.hoverPoint, Cloud: a.hoverCloud,
+			Image: h.image, Tip: css(h.tip), Thumb: css(h.thumb)}
 	}
 	for _, t := range a.toasts {
 		d.Toasts = append(d.Toasts, t.Text)

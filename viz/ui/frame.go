@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 	"strings"
@@ -21,14 +22,36 @@ type builder struct {
 }
 
 type tip struct {
-	x, y  float64
-	lines []tipLine
+	avoid  Rect    // what the tip must not cover: the mouse pointer, or the widget it explains
+	x0     float64 // where its left edge goes if there is room
+	bounds Rect    // it stays inside when it fits there (zero: the window)
+	lines  []tipLine
+	thumb  *tipThumb // a picture at its left (nil: none)
+	point  bool      // the tip of a hovered point, reported by Debug
 }
 
 type tipLine struct {
 	text   string
 	swatch *color.RGBA
 	bold   bool
+	muted  bool
+}
+
+// tipThumb is the probe image in a point's tip: img, or a placeholder of
+// the same size while it loads, so the tip does not jump when it arrives.
+type tipThumb struct {
+	img image.Image
+}
+
+// hoverTip is where the last scene put the hovered point's tip, for Debug.
+type hoverTip struct {
+	tip, thumb Rect
+	image      string // ThumbNone, ThumbLoading, ThumbShown or ThumbFailed
+}
+
+// widgetTip is a tip under (or above) the rectangle r it explains.
+func (b *builder) widgetTip(r Rect, x0 float64, lines []tipLine) tip {
+	return tip{avoid: Rect{r.X, r.Y - b.px(6), r.W, r.H + b.px(12)}, x0: x0, lines: lines}
 }
 
 // Font sizes in CSS pixels.
@@ -57,6 +80,7 @@ func (a *App) Scene(w, h, s float64, now time.Time) *Scene {
 	}
 	*sc = Scene{W: w, H: h, S: s, Prims: sc.Prims[:0], Widgets: sc.Widgets[:0]}
 	b := &builder{a: a, sc: sc, s: s, now: now, m: a.measure, panels: a.panels[:0]}
+	a.hoverTip = hoverTip{}
 	a.expire(now)
 	b.frame()
 	a.widgets = sc.Widgets
@@ -517,7 +541,7 @@ func (b *builder) button(w Widget, bold bool) {
 	sc.text(w.Label, x, w.R.CY(), b.px(fs), bold, al, fg)
 	sc.Widgets = append(sc.Widgets, w)
 	if hot && w.Tip != "" && b.a.drag == nil {
-		b.tips = append(b.tips, tip{x: w.R.X, y: w.R.Bottom() + b.px(6), lines: []tipLine{{text: w.Tip}}})
+		b.tips = append(b.tips, b.widgetTip(w.R, w.R.X, []tipLine{{text: w.Tip}}))
 	}
 }
 
@@ -553,6 +577,7 @@ func (b *builder) presetMenu() {
 func (b *builder) drawTip(t tip) {
 	fs := b.px(fsBody)
 	lh := fs * 1.45
+	pad := b.px(8)
 	w := 0.0
 	var lines []tipLine
 	for _, l := range t.lines {
@@ -567,28 +592,94 @@ func (b *builder) drawTip(t tip) {
 			w = max(w, b.m(wl, fs, l.bold)+extra)
 		}
 	}
-	w += b.px(16)
-	h := lh*float64(len(lines)) + b.px(10)
-	x, y := t.x, t.y
-	if x+w > b.sc.W-b.px(4) {
-		x = b.sc.W - b.px(4) - w
+	textH := lh * float64(len(lines))
+	// The picture, with its size in pixels under it.
+	var box, caption float64
+	if t.thumb != nil {
+		box, caption = b.px(thumbBox), b.px(16)
+		w += box + pad
 	}
-	if y+h > b.sc.H-b.px(4) {
-		y = t.y - h - b.px(30)
+	w += 2 * pad
+	h := max(textH, box+caption) + b.px(10)
+	bounds := t.bounds
+	if bounds.W < w || bounds.H < h {
+		bounds = Rect{0, 0, b.sc.W, b.sc.H}.Inset(b.px(4))
 	}
-	x, y = max(x, b.px(4)), max(y, b.px(4))
-	r := Rect{x, y, w, h}
+	r := placeTip(t.avoid, t.x0, w, h, bounds)
 	b.sc.round(r, b.px(5), WithAlpha(colText, 0.95))
-	ly := y + b.px(5) + lh/2
+	tx0 := r.X + pad
+	if t.thumb != nil {
+		tb := Rect{r.X + pad, r.Y + b.px(5), box, box}
+		b.thumb(t.thumb.img, tb, r.Y+b.px(5)+box+caption/2)
+		tx0 += box + pad
+		if t.point {
+			b.a.hoverTip.thumb = tb
+		}
+	}
+	if t.point {
+		b.a.hoverTip.tip = r
+	}
+	ly := r.Y + b.px(5) + lh/2
 	for _, l := range lines {
-		tx := x + b.px(8)
+		tx := tx0
 		if l.swatch != nil {
 			b.sc.dot(tx+b.px(4), ly, b.px(4.5), *l.swatch)
 			tx += b.px(14)
 		}
-		b.sc.text(l.text, tx, ly, fs, l.bold, AlignLeft, colPanel)
+		c := colPanel
+		if l.muted {
+			c = colFaint
+		}
+		b.sc.text(l.text, tx, ly, fs, l.bold, AlignLeft, c)
 		ly += lh
 	}
+}
+
+// thumb draws a probe image in the square box, enlarged by a whole factor
+// (each pixel the network sees stays a sharp square), with its size in
+// pixels written at captionY; while it loads, a placeholder says so.
+func (b *builder) thumb(img image.Image, box Rect, captionY float64) {
+	sc := b.sc
+	if img == nil {
+		sc.fill(box, WithAlpha(colPanel, 0.12))
+		sc.text("loading…", box.CX(), box.CY(), b.px(fsSmall), false, AlignCenter, colFaint)
+		return
+	}
+	iw, ih := img.Bounds().Dx(), img.Bounds().Dy()
+	dw, dh := thumbFit(iw, ih, box.W)
+	r := Rect{box.CX() - dw/2, box.CY() - dh/2, dw, dh}
+	sc.add(Prim{Kind: Image, R: r, Image: img})
+	// A light frame: dark images on the dark tip keep their edges.
+	sc.stroke(Rect{r.X - b.px(1), r.Y - b.px(1), r.W + b.px(2), r.H + b.px(2)}, b.px(1), WithAlpha(colPanel, 0.6))
+	sc.text(fmt.Sprintf("%d×%d pixels", iw, ih), box.CX(), captionY, b.px(fsSmall-1), false, AlignCenter, colFaint)
+}
+
+// placeTip places a w×h tip inside bounds without covering avoid (the
+// mouse pointer, or the widget the tip explains): below it if there is
+// room, else above, else beside it; along the other axis it starts at x0
+// (or beside avoid's centre) and slides to stay inside. A tip larger than
+// bounds keeps its top-left corner inside.
+func placeTip(avoid Rect, x0, w, h float64, bounds Rect) Rect {
+	x, y := x0, avoid.Bottom()
+	switch {
+	case avoid.Bottom()+h <= bounds.Bottom():
+	case avoid.Y-h >= bounds.Y:
+		y = avoid.Y - h
+	default:
+		y = avoid.CY() - h/2
+		if avoid.Right()+w <= bounds.Right() {
+			x = avoid.Right()
+		} else if avoid.X-w >= bounds.X {
+			x = avoid.X - w
+		}
+	}
+	return Rect{slide(x, w, bounds.X, bounds.Right()), slide(y, h, bounds.Y, bounds.Bottom()), w, h}
+}
+
+// slide moves the span [v, v+size] inside [lo, hi], or to lo if it is
+// longer.
+func slide(v, size, lo, hi float64) float64 {
+	return max(lo, min(v, hi-size))
 }
 
 // helpOverlay explains the page: what the points and charts mean, and the
@@ -641,7 +732,7 @@ var helpText = []string{
 	"Scatter: each point is one of the probe images, placed by a 2-D PCA of the network's outputs. Filled dots: the online " +
 		"network (projection z, or the prediction q(z)). Hollow rings: the target network (z′). Colours are the images' labels, " +
 		"which BYOL never sees: if images of one colour group together, the network has learnt that property by itself. " +
-		"Hover a point to see its labels (the lab sends labels, not the pictures).",
+		"Hover a point to see its picture (as small as the network sees it) and its labels.",
 	"Collapse: giving every image the same output would also make the two networks agree. Without the predictor that is what " +
 		"happens: the cloud shrinks to a point, the std of the outputs falls from about 1/√d towards 0 and the effective rank " +
 		"towards 1. The red COLLAPSED badge appears when std < 0.2/√d.",

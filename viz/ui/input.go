@@ -92,7 +92,7 @@ func (a *App) Update(in Input, now time.Time) []proto.Command {
 	if w := a.widgetAt(in.X, in.Y); w != nil {
 		a.hoverWidget = w.ID
 	}
-	a.hoverPanel, a.hoverPoint = a.pointAt(in.X, in.Y)
+	a.hoverPanel, a.hoverPoint, a.hoverCloud = a.pointAt(in.X, in.Y)
 	if a.hoverPanel >= 0 && !a.help {
 		a.focus = a.panels[a.hoverPanel].run
 	}

@@ -16,6 +16,7 @@ type Lab struct {
 	Preset   string
 	Presets  []string
 	ProbeN   int
+	Probe    string // names the probe set, for its images' URLs ("": none)
 	Labels   []proto.LabelSet
 	Palettes [][]color.RGBA // per label set, per class
 
@@ -73,7 +74,8 @@ func (l *Lab) Run(id string) *Run {
 // Runs that still exist keep their history unless their step went back.
 func (l *Lab) applyHello(h *proto.Hello) {
 	l.Hello = true
-	l.Server, l.ReadOnly, l.Preset, l.ProbeN = h.Server, h.ReadOnly, h.Preset, h.ProbeN
+	newProbe := h.Probe != l.Probe
+	l.Server, l.ReadOnly, l.Preset, l.ProbeN, l.Probe = h.Server, h.ReadOnly, h.Preset, h.ProbeN, h.Probe
 	l.Presets = h.Presets
 	l.Labels = h.Labels
 	l.Palettes = l.Palettes[:0]
@@ -81,9 +83,10 @@ func (l *Lab) applyHello(h *proto.Hello) {
 		l.Palettes = append(l.Palettes, Palette(ls.Classes))
 	}
 	l.setRuns(h.Runs)
-	// Snapshots of another probe set cannot be drawn with these labels.
+	// Snapshots of another probe set cannot be drawn with these labels
+	// and pictures.
 	for _, r := range l.Runs {
-		if r.Snap != nil && r.Snap.N() != h.ProbeN {
+		if r.Snap != nil && (r.Snap.N() != h.ProbeN || newProbe) {
 			r.Snap = nil
 		}
 	}

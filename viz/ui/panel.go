@@ -100,8 +100,7 @@ func (b *builder) panel(i int, r *Run, cell Rect) {
 	if p.chartRows > 0 {
 		b.charts(r, p.charts, p.chartRows, p.chartCols)
 	}
-	g := b.scatter(i, r, p.scatter)
-	g.card = cell
+	g := b.scatter(i, r, p.scatter, cell)
 	b.panels = append(b.panels, g)
 }
 
@@ -138,9 +137,9 @@ func (b *builder) header(i int, r *Run, head Rect) {
 		sc.text(label, badge.CX(), y1, b.px(fsHead), true, AlignCenter, colPanel)
 		if b.a.hoverWidget == "" && badge.Contains(b.a.mouseX, b.a.mouseY) {
 			line := CollapseLine(r.Dim())
-			b.tips = append(b.tips, tip{x: badge.X - b.px(200), y: badge.Bottom() + b.px(6), lines: []tipLine{{
+			b.tips = append(b.tips, b.widgetTip(badge, badge.X-b.px(200), []tipLine{{
 				text: fmt.Sprintf("std of the normalised projections %s < 0.2/√d = %s: every image gets almost the same output. Healthy: 1/√d = %s.",
-					FormatValue(float64(r.Last.Std), 3), FormatValue(line, 3), FormatValue(HealthyStd(r.Dim()), 3))}}})
+					FormatValue(float64(r.Last.Std), 3), FormatValue(line, 3), FormatValue(HealthyStd(r.Dim()), 3))}}))
 		}
 	}
 
@@ -357,6 +356,6 @@ func (b *builder) slider(w Widget) {
 	sc.dot(xv, y, b.px(4.5), colPanel)
 	sc.Widgets = append(sc.Widgets, w)
 	if b.a.hoverWidget == w.ID && w.Enabled && b.a.drag == nil {
-		b.tips = append(b.tips, tip{x: w.R.X, y: w.R.Bottom() + b.px(6), lines: []tipLine{{text: w.Tip}}})
+		b.tips = append(b.tips, b.widgetTip(w.R, w.R.X, []tipLine{{text: w.Tip}}))
 	}
 }

@@ -106,9 +106,9 @@ func (b *builder) extentFor(r *Run) float64 {
 	return cur
 }
 
-func (b *builder) scatter(i int, r *Run, area Rect) panelGeom {
+func (b *builder) scatter(i int, r *Run, area, card Rect) panelGeom {
 	a, sc := b.a, b.sc
-	geom := panelGeom{run: r.Info.ID}
+	geom := panelGeom{run: r.Info.ID, card: card}
 	if area.H < b.px(60) || area.W < b.px(60) {
 		return geom
 	}
@@ -265,7 +265,7 @@ func (b *builder) scatter(i int, r *Run, area Rect) panelGeom {
 			sc.ring(x0, y0, pr+b.px(3), b.px(2), colText)
 		}
 		if a.hoverPanel == i {
-			b.pointTip(h, r, online, target)
+			b.pointTip(h, online, target, card)
 		}
 	}
 	return geom
@@ -305,8 +305,21 @@ func (b *builder) classLegend(r Rect, measure bool) float64 {
 	return y + rowH/2 - r.Y + b.px(2)
 }
 
-func (b *builder) pointTip(h int, r *Run, online, target []float32) {
+// The clouds a hovered point can belong to.
+const (
+	PointOnline = "online" // the filled dots
+	PointTarget = "target" // the rings
+)
+
+// pointTip explains the probe image under the mouse: its picture, its
+// labels, which cloud the mouse points at, and both positions. It stays
+// inside the panel's card when it fits there.
+func (b *builder) pointTip(h int, online, target []float32, card Rect) {
 	a := b.a
+	what := "online z"
+	if a.view.Cloud == CloudPred {
+		what = "online q(z)"
+	}
 	lines := []tipLine{{text: fmt.Sprintf("probe image #%d", h), bold: true}}
 	for i, ls := range a.lab.Labels {
 		if h < len(ls.Y) && ls.Y[h] >= 0 {
@@ -316,21 +329,38 @@ func (b *builder) pointTip(h int, r *Run, online, target []float32) {
 			lines = append(lines, tipLine{text: ls.Name + ": (none)"})
 		}
 	}
-	what := "online z"
-	if a.view.Cloud == CloudPred {
-		what = "online q(z)"
+	at := "pointing at: " + what + " (dot)"
+	if a.hoverCloud == PointTarget {
+		at = "pointing at: target z′ (ring)"
 	}
 	lines = append(lines,
-		tipLine{text: fmt.Sprintf("%s (%s, %s)   target z′ (%s, %s)", what,
-			FormatValue(float64(online[2*h]), 2), FormatValue(float64(online[2*h+1]), 2),
-			FormatValue(float64(target[2*h]), 2), FormatValue(float64(target[2*h+1]), 2))},
-		tipLine{text: "ringed in every panel"})
-	b.tips = append(b.tips, tip{x: a.mouseX + b.px(14), y: a.mouseY + b.px(14), lines: lines})
+		tipLine{text: at},
+		tipLine{text: fmt.Sprintf("%s (%s, %s)", what,
+			FormatValue(float64(online[2*h]), 2), FormatValue(float64(online[2*h+1]), 2)), muted: true},
+		tipLine{text: fmt.Sprintf("target z′ (%s, %s)",
+			FormatValue(float64(target[2*h]), 2), FormatValue(float64(target[2*h+1]), 2)), muted: true},
+		tipLine{text: "ringed in every panel", muted: true})
+	t := tip{avoid: pointerBox(a.mouseX, a.mouseY, b.px(14)), x0: a.mouseX + b.px(14),
+		bounds: card.Inset(b.px(4)), lines: lines, point: true}
+	if a.lab.Probe != "" {
+		img, state := a.thumbs.get(proto.ProbeImagePath(a.lab.Probe, h), b.now)
+		a.hoverTip.image = state
+		if state == ThumbFailed {
+			t.lines = append(t.lines, tipLine{text: "(picture not available)", muted: true})
+		} else {
+			t.thumb = &tipThumb{img: img}
+		}
+	}
+	b.tips = append(b.tips, t)
 }
 
+// pointerBox is the square around the mouse pointer a tooltip keeps off.
+func pointerBox(x, y, gap float64) Rect { return Rect{x - gap, y - gap, 2 * gap, 2 * gap} }
+
 // pointAt finds the panel under (x, y) and, inside its plot, the probe
-// image whose online or target point is nearest, within 8 CSS pixels.
-func (a *App) pointAt(x, y float64) (panel, point int) {
+// image whose online or target point is nearest, within 8 CSS pixels, and
+// which of the two clouds that point is in.
+func (a *App) pointAt(x, y float64) (panel, point int, cloud string) {
 	panel, point = -1, -1
 	for i := range a.panels {
 		g := &a.panels[i]
@@ -338,20 +368,30 @@ func (a *App) pointAt(x, y float64) (panel, point int) {
 			continue
 		}
 		panel = i
-		if !g.hasPoint || !g.plot.Contains(x, y) {
-			return
-		}
-		best := 8 * a.scale
-		best *= best
-		for _, c := range [][]float32{g.online, g.target} {
-			for j := 0; j+1 < len(c); j += 2 {
-				px, py := g.toPx(c[j], c[j+1])
-				if d := (px-x)*(px-x) + (py-y)*(py-y); d < best {
-					best, point = d, j/2
-				}
-			}
+		if g.hasPoint && g.plot.Contains(x, y) {
+			point, cloud = g.nearestPoint(x, y, 8*a.scale)
 		}
 		return
 	}
 	return
+}
+
+// nearestPoint is the point of the online or target cloud nearest to the
+// pixel (x, y), within radius pixels: its index and cloud, or -1. Online
+// dots are drawn over target rings, so they win ties; points that are not
+// finite are never hit.
+func (g *panelGeom) nearestPoint(x, y, radius float64) (int, string) {
+	best, point, cloud := radius*radius, -1, ""
+	for _, c := range []struct {
+		xy   []float32
+		name string
+	}{{g.online, PointOnline}, {g.target, PointTarget}} {
+		for j := 0; j+1 < len(c.xy); j += 2 {
+			px, py := g.toPx(c.xy[j], c.xy[j+1])
+			if d := (px-x)*(px-x) + (py-y)*(py-y); d < best {
+				best, point, cloud = d, j/2, c.name
+			}
+		}
+	}
+	return point, cloud
 }

@@ -1,6 +1,9 @@
 package ui
 
-import "image/color"
+import (
+	"image"
+	"image/color"
+)
 
 // Kind is what a Prim draws.
 type Kind uint8
@@ -21,6 +24,9 @@ const (
 	Tri
 	// Text writes Text at (X, Y) as Align says, Size pixels high.
 	Text
+	// Image draws Image scaled to fill R, each of its pixels a sharp
+	// rectangle (nearest neighbour): a probe image.
+	Image
 	// Layer starts a new layer. Within a layer a renderer may draw all
 	// shapes first and all text after (one batch each, which is what makes
 	// software WebGL bearable); anything that must cover text, such as a
@@ -54,6 +60,7 @@ type Prim struct {
 	Size   float64
 	Bold   bool
 	Align  Align
+	Image  image.Image
 }
 
 // Scene is one frame: primitives in drawing order and the widgets that

@@ -6,7 +6,8 @@
 // to a ui.App from the socket's callbacks, which keep running in a
 // background tab where ebiten stops drawing, and reconnects with back-off
 // (ui.DefaultBackoff) until the page is closed, so the view survives a
-// server restart.
+// server restart. Thumbs fetches the probe images the tooltip shows, over
+// plain HTTP from the same server.
 package wsclient
 
 import (

@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -183,4 +182,3 @@ func (g *gpu) Err() error {
 	defer g.mu.Unlock()
 	return g.err
 }
-

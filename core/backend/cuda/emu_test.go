@@ -17,3 +17,6 @@ func openDriver(t *testing.T) cuda.Driver {
 	}
 	return d
 }
+
+// stepBatch keeps the emulated step small: one OS thread per CUDA thread.
+const stepBatch = 8

@@ -16,3 +16,6 @@ func openDriver(t *testing.T) cuda.Driver {
 	}
 	return d
 }
+
+// stepBatch is the batch of the whole-step comparison on a GPU.
+const stepBatch = 64

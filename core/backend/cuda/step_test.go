@@ -1,0 +1,86 @@
+//go:build cuda || cudaemu
+
+package cuda_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/byol"
+	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/parallel"
+)
+
+// TestStepMatchesCPU runs whole BYOL steps — views made on the device,
+// both networks, loss, backward, LARS, EMA — on the CPU and on CUDA from the
+// same seed and compares losses and every weight of both networks.
+func TestStepMatchesCPU(t *testing.T) {
+	ds, err := data.Shapes(data.ShapesConfig{TrainN: 96, TestN: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []string{"tiny", "mlp"} {
+		t.Run(arch, func(t *testing.T) {
+			cfg, err := byol.Defaults("shapes")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Arch, cfg.Batch, cfg.Steps = arch, stepBatch, 10
+			cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+			cfg.Optimizer.Name, cfg.LR, cfg.Optimizer.WeightDecay = "lars", 0.2, 1.5e-6
+
+			pool := parallel.New(2)
+			defer pool.Close()
+			ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPair(t)
+			dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for step := 0; step < 3; step++ {
+				if err := ref.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if err := dev.Step(); err != nil {
+					t.Fatal(err)
+				}
+				lr, ld := ref.LastLoss(), dev.LastLoss()
+				t.Logf("step %d: loss cpu %.6f cuda %.6f", step, lr, ld)
+				if math.Abs(lr-ld) > 1e-3*max(1, math.Abs(lr)) {
+					t.Errorf("step %d: loss cpu %v, cuda %v", step, lr, ld)
+				}
+			}
+			compareWeights(t, "online", ref.Online().Params.W, p.dev, dev.Online().Params.W, 1e-3)
+			compareWeights(t, "target", ref.Target().Params.W, p.dev, dev.Target().Params.W, 1e-3)
+			compareWeights(t, "bn stats", ref.Online().Params.S, p.dev, dev.Online().Params.S, 1e-3)
+		})
+	}
+}
+
+// compareWeights checks max |cuda−cpu| ≤ tol·max(1, max|cpu|) over a buffer.
+func compareWeights(t *testing.T, name string, ref backend.Buffer, dev backend.Backend, got backend.Buffer, tol float64) {
+	t.Helper()
+	a := cpu.Data(ref)
+	b := make([]float32, got.Len())
+	dev.Download(b, got)
+	maxRef, maxDiff, at := 0.0, 0.0, 0
+	for i := range a {
+		if math.IsNaN(float64(b[i])) {
+			t.Fatalf("%s: element %d is NaN on the device", name, i)
+		}
+		maxRef = max(maxRef, math.Abs(float64(a[i])))
+		if d := math.Abs(float64(a[i] - b[i])); d > maxDiff {
+			maxDiff, at = d, i
+		}
+	}
+	rel := maxDiff / max(1, maxRef)
+	t.Logf("%s: %d values, max diff %.3g at %d, relative %.3g", name, len(a), maxDiff, at, rel)
+	if rel > tol {
+		t.Errorf("%s: cpu %v vs cuda %v at %d: relative %.3g > %.3g", name, a[at], b[at], at, rel, tol)
+	}
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# The GPU check of the CUDA backend, in two halves:
+#
+#   scripts/gpu-check.sh prepare   here (Go + the CUDA toolkit, no GPU needed):
+#                                  builds the cuda test and bench binaries into .gpu/
+#   scripts/gpu-check.sh run       on the GPU machine (no Go there), in one call:
+#                                  (a) conformance: every backend op vs the CPU backend
+#                                  (b) whole BYOL steps, CPU vs CUDA
+#                                  (c) benchmarks: SGEMM, training throughput, live lab
+#                                  (d) the same configurations in PyTorch on the same GPU
+#
+# With the device tool: run(command="sh scripts/gpu-check.sh run", carry=[".gpu"]).
+# Results go to $OUT (or /tmp/gpu-check) and to stdout.
+set -eu
+cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+prepare)
+	mkdir -p .gpu
+	grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
+	go test -c -tags cuda -ldflags=-s -o .gpu/cuda.test ./core/backend/cuda
+	go build -tags cuda -ldflags=-s -o .gpu/byol-lab ./cmd/byol-lab
+	ls -la .gpu
+	;;
+run)
+	out=${OUT:-/tmp/gpu-check}
+	mkdir -p "$out"
+	step() { echo; echo "=== $*"; }
+	# Every part has its own time limit, so one hang cannot eat the lease.
+	t() { lim=$1; shift; timeout "$lim" "$@" || echo "!!! exit $? from: $*"; }
+
+	step device
+	nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+	python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
+
+	step "(a)+(b) conformance and whole steps vs the CPU backend"
+	t 240 .gpu/cuda.test -test.v -test.count=1 2>&1 | tee "$out/conformance.txt" | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|relative|loss|panic' | grep -v '=== RUN' || true
+
+	step "(c) SGEMM"
+	t 120 .gpu/cuda.test -test.run '^$' -test.bench Sgemm -test.benchtime 10x 2>&1 | tee "$out/gemm.txt"
+	step "(d) SGEMM, torch.mm"
+	t 120 python3 bench/torch_gemm.py --device cuda 2>&1 | tee "$out/gemm_torch.txt"
+
+	for cfg in "small 256" "resnet18 512" "tiny 256"; do
+		set -- $cfg
+		step "(c)+(d) training step: arch $1, batch $2, shapes"
+		t 150 .gpu/byol-lab bench --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup 5 --timed 30 2>&1 | tee -a "$out/bench.txt"
+		t 150 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup 5 --steps 30 2>&1 | tee -a "$out/bench.txt"
+	done
+
+	step "(c) live lab: 4 runs on the GPU"
+	t 60 .gpu/byol-lab bench --device cuda --lab 4 --seconds 10 2>&1 | tee "$out/lab.txt"
+	;;
+*)
+	echo "usage: $0 prepare|run" >&2
+	exit 2
+	;;
+esac
