@@ -50,7 +50,11 @@ func checkName(name, def string) (string, error) {
 
 // checkConfig validates cfg for a lab run.
 func (l *Lab) checkConfig(cfg *byol.Config) error {
-	// Every run trains where the lab does, whatever a preset says.
+	// Every run trains where the lab does: a config that leaves the device
+	// at its default follows the lab; one that asks for another fails.
+	if cfg.Device != "cpu" && cfg.Device != l.opt.Device {
+		return fmt.Errorf("lab: device %q is not available: this lab runs on %s", cfg.Device, l.opt.Device)
+	}
 	cfg.Device = l.opt.Device
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("lab: %w", err)
