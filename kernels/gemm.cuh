@@ -127,13 +127,14 @@ __device__ __forceinline__ void gemm_store1(float *C, long long off, float v, fl
     C[off] = o;
 }
 
-__device__ __forceinline__ void gemm_store_row4(float *C, int ldc, int cg, long long cgs, int m, int n, int row, int col,
-                                                const float v[4], float alpha, float beta, bool vec) {
-    if (row >= m) return;
-    long long rbase = (long long)row * ldc;
-    if (vec && col + 3 < n) {
-        // cg % 4 == 0 (checked by the host) keeps the four in one group.
-        float4 *p = reinterpret_cast<float4 *>(C + rbase + gemm_col(col, cg, cgs));
+// gemm_store4 writes four consecutive columns of one row; off[j] is
+// column j's offset within the row (column groups applied).
+__device__ __forceinline__ void gemm_store4(float *C, long long rbase, const long long off[4], int ncols,
+                                            const float v[4], float alpha, float beta, bool vec) {
+    if (vec && ncols >= 4) {
+        // Four columns starting at a multiple of 4 stay in one group (the
+        // host checks cg % 4 == 0), so off[0] covers all four.
+        float4 *p = reinterpret_cast<float4 *>(C + rbase + off[0]);
         float4 o = make_float4(alpha * v[0], alpha * v[1], alpha * v[2], alpha * v[3]);
         if (beta != 0.0f) {
             float4 c = *p;
@@ -147,7 +148,7 @@ __device__ __forceinline__ void gemm_store_row4(float *C, int ldc, int cg, long 
     }
 #pragma unroll
     for (int j = 0; j < 4; j++) {
-        if (col + j < n) gemm_store1(C, rbase + gemm_col(col + j, cg, cgs), v[j], alpha, beta);
+        if (j < ncols) gemm_store1(C, rbase + off[j], v[j], alpha, beta);
     }
 }
 
@@ -234,15 +235,23 @@ __device__ __forceinline__ void sgemm_simt(const float *__restrict__ A, const fl
         buf ^= 1;
     }
 
+    // Column offsets once per thread: the group split costs a division.
     const bool vecC = flags & GEMM_VEC_C;
+    long long off[GN][4];
+    int ncols[GN];
+#pragma unroll
+    for (int g = 0; g < GN; g++) {
+        const int col = n0 + g * (BN / GN) + tx * 4;
+        ncols[g] = n - col;
+#pragma unroll
+        for (int j = 0; j < 4; j++) off[g][j] = col + j < n ? gemm_col(col + j, cg, cgs) : 0;
+    }
 #pragma unroll
     for (int i = 0; i < TM; i++) {
-        int row = m0 + (i / 4) * (BM / GM) + ty * 4 + i % 4;
+        const int row = m0 + (i / 4) * (BM / GM) + ty * 4 + i % 4;
+        if (row >= m) continue;
 #pragma unroll
-        for (int g = 0; g < GN; g++) {
-            int col = n0 + g * (BN / GN) + tx * 4;
-            gemm_store_row4(C, ldc, cg, cgs, m, n, row, col, &acc[i][g * 4], alpha, beta, vecC);
-        }
+        for (int g = 0; g < GN; g++) gemm_store4(C, (long long)row * ldc, off[g], ncols[g], &acc[i][g * 4], alpha, beta, vecC);
     }
 }
 
@@ -366,18 +375,24 @@ __device__ __forceinline__ void sgemm_tf32(const float *__restrict__ A, const fl
         buf ^= 1;
     }
 
+    long long off[NI][2];
+#pragma unroll
+    for (int j = 0; j < NI; j++) {
+        const int col = n0 + wn0 + j * 8 + 2 * t;
+        off[j][0] = col < n ? gemm_col(col, cg, cgs) : -1;
+        off[j][1] = col + 1 < n ? gemm_col(col + 1, cg, cgs) : -1;
+    }
 #pragma unroll
     for (int i = 0; i < MI; i++) {
 #pragma unroll
-        for (int j = 0; j < NI; j++) {
-            const int col = n0 + wn0 + j * 8 + 2 * t;
+        for (int h = 0; h < 2; h++) {
+            const int row = m0 + wm0 + i * 16 + g + 8 * h;
+            if (row >= m) continue;
+            const long long rbase = (long long)row * ldc;
 #pragma unroll
-            for (int h = 0; h < 2; h++) {
-                const int row = m0 + wm0 + i * 16 + g + 8 * h;
-                if (row >= m) continue;
-                const long long rbase = (long long)row * ldc;
-                if (col < n) gemm_store1(C, rbase + gemm_col(col, cg, cgs), acc[i][j][2 * h], alpha, beta);
-                if (col + 1 < n) gemm_store1(C, rbase + gemm_col(col + 1, cg, cgs), acc[i][j][2 * h + 1], alpha, beta);
+            for (int j = 0; j < NI; j++) {
+                if (off[j][0] >= 0) gemm_store1(C, rbase + off[j][0], acc[i][j][2 * h], alpha, beta);
+                if (off[j][1] >= 0) gemm_store1(C, rbase + off[j][1], acc[i][j][2 * h + 1], alpha, beta);
             }
         }
     }
@@ -423,8 +438,8 @@ template <bool TA, bool TB> __device__ __forceinline__ void sgemm_tf32_64x64_bod
 }
 
 GEMM_ENTRIES(sgemm_128x128, 256, 2, sgemm_128x128_body)            // large products
-GEMM_ENTRIES(sgemm_64x64, 64, 8, sgemm_64x64_body)                 // more blocks for mid-sized outputs
-GEMM_ENTRIES(sgemm_32x128, 64, 8, sgemm_32x128_body)               // few rows (Cout 16/32), many columns
+GEMM_ENTRIES(sgemm_64x64, 64, 6, sgemm_64x64_body)                 // more blocks for mid-sized outputs
+GEMM_ENTRIES(sgemm_32x128, 64, 6, sgemm_32x128_body)               // few rows (Cout 16/32), many columns
 GEMM_ENTRIES(sgemm_tf32_128x128, 256, 2, sgemm_tf32_128x128_body)  // 8 warps of 64×32
 GEMM_ENTRIES(sgemm_tf32_64x64, 128, 4, sgemm_tf32_64x64_body)      // 4 warps of 32×32
 

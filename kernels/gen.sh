@@ -6,6 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 NVCC=${NVCC:-nvcc}
 out=${OUT_DIR:-.}
+# The CPU emulator's kernel table first: it needs no nvcc.
+[ -n "${OUT_DIR:-}" ] || go run ./emu/gen -dir emu
 $NVCC -ptx -arch=compute_80 -O3 -std=c++17 -o "$out/byol.ptx" byol.cu
 $NVCC -fatbin -O3 -std=c++17 \
   -gencode arch=compute_80,code=sm_80 \

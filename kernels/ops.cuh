@@ -4,9 +4,11 @@
 //
 // All kernels run 256-thread blocks (2-D 8×32 for the column sums). Every
 // reduction has a fixed shape that depends only on the problem size, so a
-// run replays bit for bit; none uses float atomics. Ops that need a global
-// reduction are two launches: per-chunk partial sums, then a pass in which
-// every block sums the partials it needs in a fixed order.
+// run replays bit for bit; none uses float atomics. An op that needs a
+// global reduction is either one launch whose last block (found with an
+// integer ticket) adds the blocks' partials in order (the BYOL loss), or two:
+// per-chunk partial sums, then a pass in which every block adds the partials
+// it needs in a fixed order (large BatchNorms, LARS).
 
 #define OPS_THREADS 256
 #define OPS_WARPS (OPS_THREADS / 32)
@@ -151,8 +153,9 @@ extern "C" __global__ void ops_bias_grad(float* db, const float* dy, int rows, i
 }
 
 // ---------------------------------------------------------------------------
-// Global average pooling: one warp per N×C plane.
+// Global average pooling of N×C planes of S values.
 
+// ops_gap: one warp per plane, for planes of more than 32 values.
 extern "C" __global__ void ops_gap(const float* x, float* y, int planes, int s, float inv) {
   int lane = threadIdx.x & 31;
   for (int p = blockIdx.x * OPS_WARPS + (threadIdx.x >> 5); p < planes; p += gridDim.x * OPS_WARPS) {
@@ -165,13 +168,38 @@ extern "C" __global__ void ops_gap(const float* x, float* y, int planes, int s, 
   }
 }
 
-extern "C" __global__ void ops_gap_backward(const float* dy, float* dx, int planes, int s, float inv) {
-  int lane = threadIdx.x & 31;
-  for (int p = blockIdx.x * OPS_WARPS + (threadIdx.x >> 5); p < planes; p += gridDim.x * OPS_WARPS) {
-    float v = dy[p] * inv;
-    float* dst = dx + (size_t)p * s;
-    for (int k = lane; k < s; k += 32) dst[k] = v;
+// ops_gap_small: one thread per plane of at most 32 values (a warp per
+// plane would idle lanes); a warp still reads 32·S contiguous floats. The
+// sum runs in the CPU's order, so the result is bit-identical.
+extern "C" __global__ void ops_gap_small(const float* x, float* y, int planes, int s, float inv) {
+  int stride = gridDim.x * blockDim.x;
+  for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < planes; p += stride) {
+    const float* src = x + (size_t)p * s;
+    float sum = 0.f;
+#pragma unroll 8
+    for (int k = 0; k < s; k++) sum += src[k];
+    y[p] = sum * inv;
   }
+}
+
+// ops_gap_backward broadcasts dy/S over each plane: elementwise over dx, the
+// plane index carried along the grid-stride loop (stride = q·S + r).
+extern "C" __global__ void ops_gap_backward(const float* dy, float* dx, int planes, int s, float inv) {
+  int i0 = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
+  int p = i0 / s, o = i0 % s, q = stride / s, r = stride % s;
+  ops_map(
+      planes * s,
+      [&](int) {
+        float v = dy[p] * inv;
+        p += q;
+        o += r;
+        if (o >= s) {
+          o -= s;
+          p++;
+        }
+        return v;
+      },
+      [&](int i, float v) { dx[i] = v; });
 }
 
 // ---------------------------------------------------------------------------
@@ -194,11 +222,15 @@ extern "C" __global__ void ops_l2_normalize(const float* x, float* y, int rows, 
   }
 }
 
-// ops_byol_rows writes dp for 8 rows per block and the block's share of the
-// loss, Σ(2 − 2cos), into part[blockIdx.x]; ops_byol_sum adds the shares.
-extern "C" __global__ void ops_byol_rows(const float* p, const float* z, float* dp, float* part, int rows, int d,
-                                         int shift, float scale) {
+// ops_byol_loss writes dp (one warp per row) and each block's share of the
+// loss, Σ(2 − 2cos), into part; the last block to finish (an integer ticket,
+// reset for the next call) adds the shares in block order into loss[0], so
+// the loss is one launch and still deterministic.
+extern "C" __global__ void ops_byol_loss(const float* p, const float* z, float* dp, float* part, unsigned* ticket,
+                                         float* loss, int rows, int d, int shift, float scale) {
   __shared__ float terms[OPS_WARPS];
+  __shared__ float red[2 * OPS_WARPS];
+  __shared__ int last;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int i = blockIdx.x * OPS_WARPS + warp;
   float term = 0.f;
@@ -231,15 +263,20 @@ extern "C" __global__ void ops_byol_rows(const float* p, const float* z, float* 
     float s = 0.f;
     for (int w = 0; w < OPS_WARPS; w++) s += terms[w];
     part[blockIdx.x] = s;
+    __threadfence();  // the share is visible before the ticket is taken
+    last = atomicAdd(ticket, 1u) == gridDim.x - 1;
+    __threadfence();
   }
-}
-
-extern "C" __global__ void ops_byol_sum(const float* part, int n, float* loss, float scale) {
-  __shared__ float red[2 * OPS_WARPS];
+  __syncthreads();
+  if (!last) return;  // uniform per block
+  const volatile float* vp = part;  // written by other blocks: bypass L1
   float s = 0.f, unused = 0.f;
-  for (int k = threadIdx.x; k < n; k += OPS_THREADS) s += part[k];
+  for (int k = threadIdx.x; k < (int)gridDim.x; k += OPS_THREADS) s += vp[k];
   ops_block_sum2(s, unused, red);
-  if (threadIdx.x == 0) loss[0] = s * scale;
+  if (threadIdx.x == 0) {
+    loss[0] = s * scale;
+    *ticket = 0;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -261,11 +298,17 @@ extern "C" __global__ void ops_sum_squares(const float* x, int n, float* part) {
 }
 
 // ---------------------------------------------------------------------------
-// BatchNorm over x = N×C×S. A (group, channel) pair owns ng·S values: ng
-// planes of S contiguous floats, C·S apart. It is split into K chunks of at
-// most BN_CHUNK values; block (k, pair) of a grid K×(pairs) handles chunk k,
-// thread t values e0+t, e0+t+256, … Walking (plane, offset) incrementally
-// avoids a division per element and works for any S (S = 1 is BatchNorm1d).
+// BatchNorm over x = N×C×S. A (group, channel) pair owns m = ng·S values: ng
+// planes of S contiguous floats, C·S apart. They are split into K chunks of
+// at most BN_CHUNK values, and a block's thread t takes values e0+t,
+// e0+t+256, … of its chunk, 16 at most, held in registers. Walking (plane,
+// offset) incrementally avoids a division per element and works for any S
+// (S = 1 is BatchNorm1d).
+//
+// K = 1 (m ≤ 4096: BatchNorm1d, small late layers) is one launch: block c
+// does every group of channel c. K > 1 is two: chunk partial sums into
+// part, then a K×pairs grid in which every block merges its pair's
+// partials in a fixed order and writes its chunk.
 
 struct BNWalk {
   int n, s;     // plane within the group, offset within the plane
@@ -292,9 +335,113 @@ __device__ __forceinline__ void bn_chunk(long long m, int k, int K, long long& e
   e1 = m * (k + 1) / K;
 }
 
-// bn_base is the first value of (group g, channel c).
+// bn_base is the offset of the first value of (group g, channel c).
 __device__ __forceinline__ size_t bn_base(int g, int c, int ng, int C, int S) {
   return ((size_t)g * ng * C + c) * S;
+}
+
+// bn_offsets fills off with the offsets (from bn_base) of this thread's
+// values of chunk k and returns the chunk's length; value j is valid when
+// threadIdx.x + 256·j < length. 32-bit offsets keep register use down.
+__device__ __forceinline__ int bn_offsets(int ng, int C, int S, int k, int K, int* off) {
+  long long e0, e1;
+  bn_chunk((long long)ng * S, k, K, e0, e1);
+  int cs = C * S;
+  BNWalk w(e0 + threadIdx.x, S);
+#pragma unroll
+  for (int j = 0; j < BN_PER_THREAD; j++) {
+    off[j] = w.n * cs + w.s;
+    w.next();
+  }
+  return (int)(e1 - e0);
+}
+
+__device__ __forceinline__ bool bn_valid(int j, int cnt) { return threadIdx.x + j * OPS_THREADS < cnt; }
+
+// bn_chunk_stats returns the block-wide sum and Σ(v − sum/cnt)² of the
+// valid values; invalid ones must be 0.
+__device__ __forceinline__ void bn_chunk_stats(const float* v, int cnt, float* red, float& sum, float& q) {
+  sum = 0.f;
+#pragma unroll
+  for (int j = 0; j < BN_PER_THREAD; j++) sum += v[j];
+  float unused = 0.f;
+  ops_block_sum2(sum, unused, red);
+  float mean = sum / (float)cnt;
+  q = 0.f;
+#pragma unroll
+  for (int j = 0; j < BN_PER_THREAD; j++) {
+    float d = v[j] - mean;
+    if (bn_valid(j, cnt)) q += d * d;
+  }
+  ops_block_sum2(q, unused, red);
+}
+
+// bn_inv is 1/√(var + eps), formed in double as the CPU does.
+__device__ __forceinline__ float bn_inv(float var, float eps) {
+  return (float)(1.0 / sqrt((double)var + (double)eps));
+}
+
+// bn_running updates one channel's running statistics with one group's
+// (mean, M2), with the unbiased variance (biased when m = 1, as the CPU).
+__device__ __forceinline__ void bn_running(float& rm, float& rv, float mean, float m2, long long m, float momentum) {
+  float unbiased = m > 1 ? m2 / (float)(m - 1) : m2 / (float)m;
+  rm = (1.f - momentum) * rm + momentum * mean;
+  rv = (1.f - momentum) * rv + momentum * unbiased;
+}
+
+// bn_train_small: K = 1, one block per channel, groups in order.
+extern "C" __global__ void bn_train_small(const float* x, float* y, const float* gamma, const float* beta,
+                                          float* saveMean, float* saveInvStd, float* runMean, float* runVar, int ng,
+                                          int C, int S, int G, float momentum, float eps) {
+  __shared__ float red[2 * OPS_WARPS];
+  int c = blockIdx.x;
+  long long m = (long long)ng * S;
+  int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, 0, 1, off);
+  float rm = runMean[c], rv = runVar[c], gm = gamma[c], bt = beta[c];
+#pragma unroll 1
+  for (int g = 0; g < G; g++) {
+    size_t base = bn_base(g, c, ng, C, S);
+    const float* xg = x + base;
+    float* yg = y + base;
+    float v[BN_PER_THREAD];
+#pragma unroll
+    for (int j = 0; j < BN_PER_THREAD; j++) v[j] = bn_valid(j, cnt) ? xg[off[j]] : 0.f;
+    float sum, m2;
+    bn_chunk_stats(v, cnt, red, sum, m2);
+    float mean = sum / (float)m, inv = bn_inv(m2 / (float)m, eps);
+    float scale = inv * gm, shift = bt - mean * scale;
+#pragma unroll
+    for (int j = 0; j < BN_PER_THREAD; j++)
+      if (bn_valid(j, cnt)) yg[off[j]] = v[j] * scale + shift;
+    if (threadIdx.x == 0) {
+      saveMean[g * C + c] = mean;
+      saveInvStd[g * C + c] = inv;
+    }
+    bn_running(rm, rv, mean, m2, m, momentum);
+  }
+  if (threadIdx.x == 0) {
+    runMean[c] = rm;
+    runVar[c] = rv;
+  }
+}
+
+// bn_stats writes each chunk's (sum, Σ(x − chunk mean)²) to part.
+extern "C" __global__ void bn_stats(const float* x, float* part, int ng, int C, int S, int K) {
+  __shared__ float red[2 * OPS_WARPS];
+  int k = blockIdx.x, pair = blockIdx.y, g = pair / C, c = pair % C;
+  const float* src = x + bn_base(g, c, ng, C, S);
+  int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, k, K, off);
+  float v[BN_PER_THREAD];
+#pragma unroll
+  for (int j = 0; j < BN_PER_THREAD; j++) v[j] = bn_valid(j, cnt) ? src[off[j]] : 0.f;
+  float sum, q;
+  bn_chunk_stats(v, cnt, red, sum, q);
+  if (threadIdx.x == 0) {
+    part[2 * ((size_t)pair * K + k)] = sum;
+    part[2 * ((size_t)pair * K + k) + 1] = q;
+  }
 }
 
 // bn_merge combines the K partial (sum, M2 about the chunk mean) of one pair
@@ -319,80 +466,41 @@ __device__ __forceinline__ void bn_merge(const float* part, int pair, int K, lon
   m2 = ops_warp_sum(q);
 }
 
-// bn_stats writes each chunk's (sum, Σ(x − chunk mean)²) to part.
-extern "C" __global__ void bn_stats(const float* x, float* part, int ng, int C, int S, int K) {
-  __shared__ float red[2 * OPS_WARPS];
-  int k = blockIdx.x, pair = blockIdx.y, g = pair / C, c = pair % C;
-  long long m = (long long)ng * S, e0, e1;
-  bn_chunk(m, k, K, e0, e1);
-  const float* src = x + bn_base(g, c, ng, C, S);
-  int cs = C * S;
-  int cnt = (int)(e1 - e0);
-  BNWalk w(e0 + threadIdx.x, S);
-  float v[BN_PER_THREAD];
-  float sum = 0.f;
-#pragma unroll
-  for (int j = 0; j < BN_PER_THREAD; j++) {
-    v[j] = 0.f;
-    if (threadIdx.x + j * OPS_THREADS < cnt) v[j] = src[w.n * cs + w.s];
-    sum += v[j];
-    w.next();
-  }
-  float unused = 0.f;
-  ops_block_sum2(sum, unused, red);
-  float mean = sum / (float)cnt, q = 0.f;
-#pragma unroll
-  for (int j = 0; j < BN_PER_THREAD; j++) {
-    float d = v[j] - mean;
-    if (threadIdx.x + j * OPS_THREADS < cnt) q += d * d;
-  }
-  ops_block_sum2(q, unused, red);
-  if (threadIdx.x == 0) {
-    part[2 * ((size_t)pair * K + k)] = sum;
-    part[2 * ((size_t)pair * K + k) + 1] = q;
-  }
-}
-
 // bn_apply writes y = x·scale + shift over chunk k of (g, c).
 __device__ __forceinline__ void bn_apply(const float* x, float* y, int g, int c, int ng, int C, int S, int k, int K,
                                          float scale, float shift) {
-  long long m = (long long)ng * S, e0, e1;
-  bn_chunk(m, k, K, e0, e1);
   size_t base = bn_base(g, c, ng, C, S);
   x += base;
   y += base;
-  int cs = C * S;
-  int cnt = (int)(e1 - e0);
-  BNWalk w(e0 + threadIdx.x, S);
+  int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, k, K, off);
   float v[BN_PER_THREAD];
-  int off[BN_PER_THREAD];  // 32-bit offsets from base: fewer registers
-#pragma unroll
-  for (int j = 0; j < BN_PER_THREAD; j++) {
-    off[j] = w.n * cs + w.s;
-    if (threadIdx.x + j * OPS_THREADS < cnt) v[j] = x[off[j]];
-    w.next();
-  }
 #pragma unroll
   for (int j = 0; j < BN_PER_THREAD; j++)
-    if (threadIdx.x + j * OPS_THREADS < cnt) y[off[j]] = v[j] * scale + shift;
+    if (bn_valid(j, cnt)) v[j] = x[off[j]];
+#pragma unroll
+  for (int j = 0; j < BN_PER_THREAD; j++)
+    if (bn_valid(j, cnt)) y[off[j]] = v[j] * scale + shift;
 }
 
 // bn_train_apply: warp 0 merges this pair's partials into scale and shift;
 // chunk 0 saves mean and 1/std, and chunk 0 of group 0 (warp 1) updates the
-// channel's running statistics once per group, in group order, as the CPU.
+// channel's running statistics once per group, in group order. Blocks take
+// chunks in the reverse of bn_stats' order, so the first to run re-read what
+// bn_stats read last, while it is still in L2.
 extern "C" __global__ void bn_train_apply(const float* x, float* y, const float* gamma, const float* beta,
                                           float* saveMean, float* saveInvStd, float* runMean, float* runVar,
                                           const float* part, int ng, int C, int S, int G, int K, float momentum,
                                           float eps) {
   __shared__ float ss[2];
-  int k = blockIdx.x, pair = blockIdx.y, g = pair / C, c = pair % C;
+  int k = gridDim.x - 1 - blockIdx.x, pair = gridDim.y - 1 - blockIdx.y, g = pair / C, c = pair % C;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   long long m = (long long)ng * S;
   if (warp == 0) {
     float mean, m2;
     bn_merge(part, pair, K, m, mean, m2);
     if (lane == 0) {
-      float inv = (float)(1.0 / sqrt((double)(m2 / (float)m) + (double)eps));
+      float inv = bn_inv(m2 / (float)m, eps);
       float scale = inv * gamma[c];
       ss[0] = scale;
       ss[1] = beta[c] - mean * scale;
@@ -406,9 +514,7 @@ extern "C" __global__ void bn_train_apply(const float* x, float* y, const float*
     for (int gg = 0; gg < G; gg++) {
       float mean, m2;
       bn_merge(part, gg * C + c, K, m, mean, m2);
-      float unbiased = m > 1 ? m2 / (float)(m - 1) : m2 / (float)m;
-      rm = (1.f - momentum) * rm + momentum * mean;
-      rv = (1.f - momentum) * rv + momentum * unbiased;
+      bn_running(rm, rv, mean, m2, m, momentum);
     }
     if (lane == 0) {
       runMean[c] = rm;
@@ -434,35 +540,84 @@ extern "C" __global__ void bn_eval(const float* x, float* y, const float* gamma,
   bn_apply(x, y, 0, c, N, C, S, k, K, ss[0], ss[1]);
 }
 
+// bn_backward_coef turns a pair's Σdy and Σdy·(x − mean) into the a, b, c
+// of dx = a·dy − b − c·(x − mean), which is γ·inv/M·(M·dy − Σdy − x̂·Σdy·x̂)
+// rearranged; formed in double.
+__device__ __forceinline__ void bn_backward_coef(float gamma, float inv, float sdy, float sdxm, long long m,
+                                                 float& a, float& b, float& c) {
+  double gi = (double)gamma * inv, md = (double)m;
+  a = (float)gi;
+  b = (float)(gi * sdy / md);
+  c = (float)(gi * inv * inv * sdxm / md);
+}
+
+// bn_backward_small: K = 1, one block per channel; dgamma and dbeta add the
+// groups in order, as the CPU does.
+extern "C" __global__ void __launch_bounds__(OPS_THREADS, 2) bn_backward_small(const float* x, const float* dy, const float* gamma,
+                                             const float* saveMean, const float* saveInvStd, float* dx,
+                                             float* dgamma, float* dbeta, int ng, int C, int S, int G) {
+  __shared__ float red[2 * OPS_WARPS];
+  int c = blockIdx.x;
+  long long m = (long long)ng * S;
+  int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, 0, 1, off);
+  float gm = gamma[c], dg = 0.f, db = 0.f;
+#pragma unroll 1
+  for (int g = 0; g < G; g++) {
+    size_t base = bn_base(g, c, ng, C, S);
+    const float *xg = x + base, *dyg = dy + base;
+    float* dxg = dx + base;
+    float mean = saveMean[g * C + c], inv = saveInvStd[g * C + c];
+    float vx[BN_PER_THREAD], vd[BN_PER_THREAD], sdy = 0.f, sdxm = 0.f;
+#pragma unroll
+    for (int j = 0; j < BN_PER_THREAD; j++) {
+      vx[j] = 0.f;
+      vd[j] = 0.f;
+      if (bn_valid(j, cnt)) {
+        vx[j] = xg[off[j]];
+        vd[j] = dyg[off[j]];
+      }
+      sdy += vd[j];
+      sdxm += vd[j] * (vx[j] - mean);
+    }
+    ops_block_sum2(sdy, sdxm, red);
+    float a, b, cc;
+    bn_backward_coef(gm, inv, sdy, sdxm, m, a, b, cc);
+#pragma unroll
+    for (int j = 0; j < BN_PER_THREAD; j++)
+      if (bn_valid(j, cnt)) dxg[off[j]] = a * vd[j] - b - cc * (vx[j] - mean);
+    dg += (float)((double)sdxm * inv);
+    db += sdy;
+  }
+  if (threadIdx.x == 0) {
+    dgamma[c] = dg;
+    dbeta[c] = db;
+  }
+}
+
 // bn_backward_stats writes each chunk's (Σdy, Σdy·(x − mean)) to part.
 extern "C" __global__ void bn_backward_stats(const float* x, const float* dy, const float* saveMean, float* part,
                                              int ng, int C, int S, int K) {
   __shared__ float red[2 * OPS_WARPS];
   int k = blockIdx.x, pair = blockIdx.y, g = pair / C, c = pair % C;
-  long long m = (long long)ng * S, e0, e1;
-  bn_chunk(m, k, K, e0, e1);
   size_t base = bn_base(g, c, ng, C, S);
   x += base;
   dy += base;
-  int cs = C * S;
-  int cnt = (int)(e1 - e0);
-  float mean = saveMean[pair];
-  BNWalk w(e0 + threadIdx.x, S);
-  float sdy = 0.f, sdyx = 0.f;
+  int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, k, K, off);
+  float mean = saveMean[pair], sdy = 0.f, sdxm = 0.f;
 #pragma unroll
   for (int j = 0; j < BN_PER_THREAD; j++) {
-    if (threadIdx.x + j * OPS_THREADS < cnt) {
-      int o = w.n * cs + w.s;
-      float d = dy[o];
+    if (bn_valid(j, cnt)) {
+      float d = dy[off[j]];
       sdy += d;
-      sdyx += d * (x[o] - mean);
+      sdxm += d * (x[off[j]] - mean);
     }
-    w.next();
   }
-  ops_block_sum2(sdy, sdyx, red);
+  ops_block_sum2(sdy, sdxm, red);
   if (threadIdx.x == 0) {
     part[2 * ((size_t)pair * K + k)] = sdy;
-    part[2 * ((size_t)pair * K + k) + 1] = sdyx;
+    part[2 * ((size_t)pair * K + k) + 1] = sdxm;
   }
 }
 
@@ -480,26 +635,22 @@ __device__ __forceinline__ void bn_sums(const float* part, int pair, int K, floa
   b = ops_warp_sum(b);
 }
 
-// bn_backward_apply: dx = γ·inv/M·(M·dy − Σdy − x̂·Σdy·x̂), written as
-// dx = a·dy − b − c·(x − mean) with a, b, c per pair (computed in double).
-// Chunk 0 of group 0 (warp 1) writes dgamma and dbeta, summing the groups in
-// order as the CPU does.
+// bn_backward_apply: warp 0 turns this pair's partials into coefficients;
+// chunk 0 of group 0 (warp 1) writes dgamma and dbeta, adding the groups in
+// order. Chunks run in reverse order, as in bn_train_apply.
 extern "C" __global__ void bn_backward_apply(const float* x, const float* dy, const float* gamma,
                                              const float* saveMean, const float* saveInvStd, float* dx,
                                              float* dgamma, float* dbeta, const float* part, int ng, int C, int S,
                                              int G, int K) {
   __shared__ float coef[4];
-  int k = blockIdx.x, pair = blockIdx.y, g = pair / C, c = pair % C;
+  int k = gridDim.x - 1 - blockIdx.x, pair = gridDim.y - 1 - blockIdx.y, g = pair / C, c = pair % C;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   long long m = (long long)ng * S;
   if (warp == 0) {
     float sdy, sdxm;
     bn_sums(part, pair, K, sdy, sdxm);
     if (lane == 0) {
-      double inv = saveInvStd[pair], gi = (double)gamma[c] * inv, md = (double)m;
-      coef[0] = (float)gi;
-      coef[1] = (float)(gi * sdy / md);
-      coef[2] = (float)(gi * inv * inv * sdxm / md);
+      bn_backward_coef(gamma[c], saveInvStd[pair], sdy, sdxm, m, coef[0], coef[1], coef[2]);
       coef[3] = saveMean[pair];
     }
   } else if (warp == 1 && k == 0 && g == 0) {
@@ -507,7 +658,7 @@ extern "C" __global__ void bn_backward_apply(const float* x, const float* dy, co
     for (int gg = 0; gg < G; gg++) {
       float sdy, sdxm;
       bn_sums(part, gg * C + c, K, sdy, sdxm);
-      dg += (float)((double)sdxm * (double)saveInvStd[gg * C + c]);
+      dg += (float)((double)sdxm * saveInvStd[gg * C + c]);
       db += sdy;
     }
     if (lane == 0) {
@@ -517,29 +668,23 @@ extern "C" __global__ void bn_backward_apply(const float* x, const float* dy, co
   }
   __syncthreads();
   float a = coef[0], b = coef[1], cc = coef[2], mean = coef[3];
-  long long e0, e1;
-  bn_chunk(m, k, K, e0, e1);
   size_t base = bn_base(g, c, ng, C, S);
   x += base;
   dy += base;
   dx += base;
-  int cs = C * S;
-  int cnt = (int)(e1 - e0);
-  BNWalk w(e0 + threadIdx.x, S);
-  float vx[BN_PER_THREAD], vd[BN_PER_THREAD];
   int off[BN_PER_THREAD];
+  int cnt = bn_offsets(ng, C, S, k, K, off);
+  float vx[BN_PER_THREAD], vd[BN_PER_THREAD];
 #pragma unroll
   for (int j = 0; j < BN_PER_THREAD; j++) {
-    off[j] = w.n * cs + w.s;
-    if (threadIdx.x + j * OPS_THREADS < cnt) {
+    if (bn_valid(j, cnt)) {
       vx[j] = x[off[j]];
       vd[j] = dy[off[j]];
     }
-    w.next();
   }
 #pragma unroll
   for (int j = 0; j < BN_PER_THREAD; j++)
-    if (threadIdx.x + j * OPS_THREADS < cnt) dx[off[j]] = a * vd[j] - b - cc * (vx[j] - mean);
+    if (bn_valid(j, cnt)) dx[off[j]] = a * vd[j] - b - cc * (vx[j] - mean);
 }
 
 // ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@
 //
 // Limits: static __shared__ only (per OS thread, so per running block, and
 // not cleared between blocks, like a GPU's); warp-level calls assume every
-// lane of the warp that takes part uses the same mask.
+// lane of the warp that takes part uses the same mask; no __noinline__
+// (libstdc++ spells its own attribute that way).
 #pragma once
 
 #include <algorithm>
@@ -44,7 +45,6 @@
 #define __managed__
 #define __grid_constant__
 #define __forceinline__  // `inline` would clash with an explicit one; g++ inlines at -O2
-#define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
 // A block's threads share thread_local storage: they are fibers of one OS
@@ -59,14 +59,14 @@ constexpr int warpSize = 32;
 
 // Vector types, with CUDA's sizes and alignments (float4 loads through
 // reinterpret_cast need the 16).
-#define EMU_VEC2(T, N, A) \
-  struct alignas(A) N##2 { T x, y; }; \
+#define EMU_VEC2(T, N, A)                                        \
+  struct alignas(A) N##2 { T x, y; };                            \
   inline constexpr N##2 make_##N##2(T x, T y) { return {x, y}; }
-#define EMU_VEC3(T, N) \
-  struct N##3 { T x, y, z; }; \
+#define EMU_VEC3(T, N)                                                   \
+  struct N##3 { T x, y, z; };                                            \
   inline constexpr N##3 make_##N##3(T x, T y, T z) { return {x, y, z}; }
-#define EMU_VEC4(T, N, A) \
-  struct alignas(A) N##4 { T x, y, z, w; }; \
+#define EMU_VEC4(T, N, A)                                                        \
+  struct alignas(A) N##4 { T x, y, z, w; };                                      \
   inline constexpr N##4 make_##N##4(T x, T y, T z, T w) { return {x, y, z, w}; }
 EMU_VEC2(float, float, 8)
 EMU_VEC3(float, float)
@@ -174,7 +174,7 @@ T reduce(unsigned mask, T v, F f) {
   return acc;
 }
 }  // namespace emu
-#define EMU_REDUCE(name, op)                                                 \
+#define EMU_REDUCE(name, op)                                                \
   inline unsigned name(unsigned mask, unsigned v) {                         \
     return emu::reduce(mask, v, [](unsigned a, unsigned b) { return op; }); \
   }                                                                         \
@@ -196,22 +196,28 @@ inline unsigned __reduce_xor_sync(unsigned mask, unsigned v) {
 }
 
 // Atomics: relaxed, like CUDA's; blocks on different OS threads really race.
+// ThreadSanitizer ignores fences, so under it they are acq_rel: it then
+// understands the __threadfence + atomicAdd hand-over between blocks.
 namespace emu {
 template <class T>
 std::atomic_ref<T> at(T* p) { return std::atomic_ref<T>(*p); }
-constexpr auto relaxed = std::memory_order_relaxed;
+#ifdef __SANITIZE_THREAD__
+constexpr auto rmw = std::memory_order_acq_rel;
+#else
+constexpr auto rmw = std::memory_order_relaxed;
+#endif
 template <class T, class F>
 T atomic_update(T* p, F f) {  // CAS loop for what std::atomic_ref lacks
   auto a = at(p);
-  T old = a.load(relaxed);
-  while (!a.compare_exchange_weak(old, f(old), relaxed)) {
+  T old = a.load(std::memory_order_relaxed);
+  while (!a.compare_exchange_weak(old, f(old), rmw)) {
   }
   return old;
 }
 }  // namespace emu
-#define EMU_ATOMIC(T)                                                                            \
-  inline T atomicAdd(T* p, T v) { return emu::at(p).fetch_add(v, emu::relaxed); }               \
-  inline T atomicExch(T* p, T v) { return emu::at(p).exchange(v, emu::relaxed); }              \
+#define EMU_ATOMIC(T)                                                                                 \
+  inline T atomicAdd(T* p, T v) { return emu::at(p).fetch_add(v, emu::rmw); }                         \
+  inline T atomicExch(T* p, T v) { return emu::at(p).exchange(v, emu::rmw); }                         \
   inline T atomicMin(T* p, T v) { return emu::atomic_update(p, [v](T o) { return v < o ? v : o; }); } \
   inline T atomicMax(T* p, T v) { return emu::atomic_update(p, [v](T o) { return v > o ? v : o; }); }
 EMU_ATOMIC(int)
@@ -221,14 +227,14 @@ EMU_ATOMIC(long long)
 EMU_ATOMIC(float)
 EMU_ATOMIC(double)
 #undef EMU_ATOMIC
-#define EMU_ATOMIC_INT(T)                                                           \
-  inline T atomicSub(T* p, T v) { return emu::at(p).fetch_sub(v, emu::relaxed); }  \
-  inline T atomicAnd(T* p, T v) { return emu::at(p).fetch_and(v, emu::relaxed); }  \
-  inline T atomicOr(T* p, T v) { return emu::at(p).fetch_or(v, emu::relaxed); }    \
-  inline T atomicXor(T* p, T v) { return emu::at(p).fetch_xor(v, emu::relaxed); }  \
-  inline T atomicCAS(T* p, T cmp, T v) {                                            \
-    emu::at(p).compare_exchange_strong(cmp, v, emu::relaxed);                      \
-    return cmp;                                                                     \
+#define EMU_ATOMIC_INT(T)                                                     \
+  inline T atomicSub(T* p, T v) { return emu::at(p).fetch_sub(v, emu::rmw); } \
+  inline T atomicAnd(T* p, T v) { return emu::at(p).fetch_and(v, emu::rmw); } \
+  inline T atomicOr(T* p, T v) { return emu::at(p).fetch_or(v, emu::rmw); }   \
+  inline T atomicXor(T* p, T v) { return emu::at(p).fetch_xor(v, emu::rmw); } \
+  inline T atomicCAS(T* p, T cmp, T v) {                                      \
+    emu::at(p).compare_exchange_strong(cmp, v, emu::rmw);                     \
+    return cmp;                                                               \
   }
 EMU_ATOMIC_INT(int)
 EMU_ATOMIC_INT(unsigned)

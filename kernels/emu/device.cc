@@ -116,16 +116,9 @@ const char* emu_free(emu_device* d, uintptr_t p) {
   return nullptr;
 }
 
-const char* emu_htod(emu_device* d, uintptr_t dst, const void* src, long long bytes) {
-  if (const char* e = d->check_range("HtoD", dst, bytes)) return e;
-  if (bytes > 0) memcpy(reinterpret_cast<void*>(dst), src, size_t(bytes));
-  return nullptr;
-}
-
-const char* emu_dtoh(emu_device* d, void* dst, uintptr_t src, long long bytes) {
-  if (const char* e = d->check_range("DtoH", src, bytes)) return e;
-  if (bytes > 0) memcpy(dst, reinterpret_cast<const void*>(src), size_t(bytes));
-  return nullptr;
+void* emu_host(emu_device* d, uintptr_t p, long long bytes) {
+  if (bytes < 0 || d->find(p, size_t(bytes)) == d->allocs.end()) return nullptr;
+  return reinterpret_cast<void*>(p);
 }
 
 const char* emu_dtod(emu_device* d, uintptr_t dst, uintptr_t src, long long bytes) {

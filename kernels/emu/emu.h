@@ -33,8 +33,10 @@ int emu_kernel_index(const char* name);  // -1 if unknown
 
 const char* emu_malloc(emu_device* d, long long bytes, uintptr_t* p);
 const char* emu_free(emu_device* d, uintptr_t p);
-const char* emu_htod(emu_device* d, uintptr_t dst, const void* src, long long bytes);
-const char* emu_dtoh(emu_device* d, void* dst, uintptr_t src, long long bytes);
+// emu_host returns the host memory of [p, p+bytes) if an allocation holds
+// it, else NULL. Go copies through it itself: cgo may not be passed Go
+// memory that sits in an object holding Go pointers.
+void* emu_host(emu_device* d, uintptr_t p, long long bytes);
 const char* emu_dtod(emu_device* d, uintptr_t dst, uintptr_t src, long long bytes);
 const char* emu_launch(emu_device* d, int kernel, long long gx, long long gy, long long gz,
                        long long bx, long long by, long long bz, const uint64_t* args, int nargs);

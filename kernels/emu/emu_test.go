@@ -363,6 +363,9 @@ func TestErrors(t *testing.T) {
 		{"empty grid", "invalid launch", func(h dev, p cuda.Ptr) {
 			h.launch("emu_test_axpy", cuda.Dim3{}, one, ptr(p), ptr(p), cuda.F(1), cuda.I(1))
 		}},
+		{"huge grid", "invalid launch", func(h dev, p cuda.Ptr) {
+			h.launch("emu_test_axpy", cuda.Dim3{X: 1 << 40}, one, ptr(p), ptr(p), cuda.F(1), cuda.I(1))
+		}},
 		{"negative block", "invalid launch", func(h dev, p cuda.Ptr) {
 			h.launch("emu_test_axpy", one, cuda.Dim3{X: -1}, ptr(p), ptr(p), cuda.F(1), cuda.I(1))
 		}},

@@ -2,6 +2,12 @@
 
 // The kernels translation unit: byol.cu and the emulator's own test kernels
 // compiled by g++, and the table that launches them by name.
+
+// Never fuse a*b+c, even if CGO_CXXFLAGS has -march=native: results then
+// match Go's on the CPU backend wherever a kernel asks for separate
+// roundings (cgo does not accept -ffp-contract=off as a flag).
+#pragma GCC optimize("fp-contract=off")
+
 #include "cuda_cpu.h"
 
 #include "../byol.cu"

@@ -2,14 +2,16 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "5e9158da02899bb3255ab285be67e1b63b4689a6eb7875668cfecd2305d8e708"
+#define BYOL_EMU_SOURCES "969f613386a02ab3390c9956455b7f8e49493bf244b28e9eb5afa7dd48eeb41c"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
+KERNEL(bn_backward_small)
 KERNEL(bn_backward_stats)
 KERNEL(bn_eval)
 KERNEL(bn_stats)
 KERNEL(bn_train_apply)
+KERNEL(bn_train_small)
 KERNEL(conv_col2im)
 KERNEL(conv_im2col)
 KERNEL(conv_nchw_to_cm)
@@ -31,12 +33,12 @@ KERNEL(ops_adamw)
 KERNEL(ops_add)
 KERNEL(ops_add_bias)
 KERNEL(ops_bias_grad)
-KERNEL(ops_byol_rows)
-KERNEL(ops_byol_sum)
+KERNEL(ops_byol_loss)
 KERNEL(ops_ema)
 KERNEL(ops_fill)
 KERNEL(ops_gap)
 KERNEL(ops_gap_backward)
+KERNEL(ops_gap_small)
 KERNEL(ops_l2_normalize)
 KERNEL(ops_lars_apply)
 KERNEL(ops_lars_norms)

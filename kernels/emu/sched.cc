@@ -333,7 +333,6 @@ void Worker::exit_fiber() {
   Warp& w = warps_[f.warp];
   tsan_release(&blk_.sync[ld(blk_.gen) & 1]);
   tsan_release(&w.sync[ld(w.gen) & 1]);
-  tsan_release(&f);
   // Exited threads no longer count at barriers, as on the GPU.
   st(blk_.live, ld(blk_.live) - 1);
   st(w.live, ld(w.live) & ~(1u << f.lane));
@@ -341,6 +340,7 @@ void Worker::exit_fiber() {
   if (ld(w.arrived) > 0 && ld(w.arrived) >= unsigned(std::popcount(ld(w.mask) & ld(w.live)))) {
     release_warp(w, ld(w.gen));
   }
+  tsan_release(&f);  // after its last access: the block's end acquires it
   st(f.state, unsigned(kDone));
   yield(f);
 }

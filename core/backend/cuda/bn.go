@@ -7,11 +7,14 @@ import (
 )
 
 // BatchNorm splits each (group, channel) pair's ng·S values into K chunks
-// of at most bnChunk and runs a K×pairs grid: train and backward are two
-// launches (chunk partial sums, then every block merges its pair's partials
-// in a fixed order and writes its chunk), eval is one.
+// of at most bnChunk. With K = 1 (BatchNorm1d, small late layers) train and
+// backward are one launch of a block per channel. Otherwise they are two on
+// a K×pairs grid: chunk partial sums, then every block merges its pair's
+// partials in a fixed order and writes its chunk. Eval is always one.
 
 var (
+	kBNTrainSmall    = kernel("bn_train_small")
+	kBNBackwardSmall = kernel("bn_backward_small")
 	kBNStats         = kernel("bn_stats")
 	kBNTrainApply    = kernel("bn_train_apply")
 	kBNEval          = kernel("bn_eval")
@@ -40,6 +43,11 @@ func (c *CUDA) BatchNormTrain(x, y, gamma, beta, saveMean, saveInvStd, runMean, 
 	if m == 0 || pairs == 0 {
 		return
 	}
+	if k == 1 {
+		c.launch(kBNTrainSmall, Dim3{g.C, 1, 1}, opsBlock, P(x), P(y), P(gamma), P(beta), P(saveMean), P(saveInvStd),
+			P(runMean), P(runVar), I(ng), I(g.C), I(g.S), I(g.Groups), F(momentum), F(eps))
+		return
+	}
 	part := c.scratchBuf(2 * pairs * k)
 	grid := Dim3{k, pairs, 1}
 	c.launch(kBNStats, grid, opsBlock, P(x), P(part), I(ng), I(g.C), I(g.S), I(k))
@@ -61,6 +69,11 @@ func (c *CUDA) BatchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma,
 	ng, m, k := bnShape("BatchNormBackward", g)
 	pairs := g.Groups * g.C
 	if m == 0 || pairs == 0 {
+		return
+	}
+	if k == 1 {
+		c.launch(kBNBackwardSmall, Dim3{g.C, 1, 1}, opsBlock, P(x), P(dy), P(gamma), P(saveMean), P(saveInvStd),
+			P(dx), P(dgamma), P(dbeta), I(ng), I(g.C), I(g.S), I(g.Groups))
 		return
 	}
 	part := c.scratchBuf(2 * pairs * k)

@@ -33,15 +33,21 @@ const convWorkFloats = 1 << 28
 type convState struct {
 	col *Buf // im2col columns of one chunk
 	dyT *Buf // dy of one chunk, channel-major
+
+	limit int // workspace bound in floats; 0 is convWorkFloats (tests shrink it)
 }
 
-// convChunk returns how many images go into one chunk when each image
-// needs perImage floats of workspace, evened out over the chunks.
-func convChunk(n, perImage int) int {
+// chunk returns how many images go into one chunk when each image needs
+// perImage floats of workspace, evened out over the chunks.
+func (s *convState) chunk(n, perImage int) int {
 	if n <= 0 {
 		return 1
 	}
-	nb := max(1, min(n, convWorkFloats/max(perImage, 1)))
+	limit := s.limit
+	if limit == 0 {
+		limit = convWorkFloats
+	}
+	nb := max(1, min(n, limit/max(perImage, 1)))
 	chunks := ceilDiv(n, nb)
 	return ceilDiv(n, chunks)
 }
@@ -61,9 +67,16 @@ func convCheck(op string, g backend.ConvGeom, x, w, y backend.Buffer) {
 	if g.Cin*g.K*g.K > 65535 { // im2col's grid.y is the column row
 		panic(fmt.Sprintf("cuda: %s: Cin·K·K = %d over 65535", op, g.Cin*g.K*g.K))
 	}
-	mustLen(op+" x", x.Len(), g.N*g.Cin*g.H*g.W)
-	mustLen(op+" w", w.Len(), g.Cout*g.Cin*g.K*g.K)
-	mustLen(op+" y", y.Len(), g.N*g.Cout*g.OutH()*g.OutW())
+	convLen(op, "x", x.Len(), g.N*g.Cin*g.H*g.W)
+	convLen(op, "w", w.Len(), g.Cout*g.Cin*g.K*g.K)
+	convLen(op, "y", y.Len(), g.N*g.Cout*g.OutH()*g.OutW())
+}
+
+// convLen builds its message only on failure: a call must not allocate.
+func convLen(op, name string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("cuda: %s: %s holds %d floats, want %d", op, name, got, want))
+	}
 }
 
 // im2col unfolds images [n0, n0+nb) of x into col.
@@ -77,7 +90,7 @@ func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2d", g, x, w, y)
 	ho, wo := g.OutH(), g.OutW()
 	plane, rows := ho*wo, g.Cin*g.K*g.K
-	nb := convChunk(g.N, rows*plane)
+	nb := c.conv.chunk(g.N, rows*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
 	xp, wp, yp := x.(*Buf).ptr, w.(*Buf).ptr, y.(*Buf).ptr
 	for n0 := 0; n0 < g.N; n0 += nb {
@@ -105,7 +118,7 @@ func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) 
 	convCheck("Conv2dBackwardData", g, dx, w, dy)
 	ho, wo := g.OutH(), g.OutW()
 	plane, rows := ho*wo, g.Cin*g.K*g.K
-	nb := convChunk(g.N, (rows+g.Cout)*plane)
+	nb := c.conv.chunk(g.N, (rows+g.Cout)*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
 	c.grow(&c.conv.dyT, g.Cout*nb*plane)
 	dyp, wp, dxp := dy.(*Buf).ptr, w.(*Buf).ptr, dx.(*Buf).ptr
@@ -131,7 +144,7 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 		c.Fill(dw, 0)
 		return
 	}
-	nb := convChunk(g.N, (rows+g.Cout)*plane)
+	nb := c.conv.chunk(g.N, (rows+g.Cout)*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
 	c.grow(&c.conv.dyT, g.Cout*nb*plane)
 	xp, dyp, dwp := x.(*Buf).ptr, dy.(*Buf).ptr, dw.(*Buf).ptr

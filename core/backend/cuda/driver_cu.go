@@ -39,6 +39,7 @@ type gpu struct {
 	stage     unsafe.Pointer
 	stageCap  int
 	stageNext int
+	down      unsafe.Pointer // pinned landing area of downloads, stageCap bytes
 }
 
 // OpenGPU creates a context on GPU ordinal and loads the kernels.
@@ -74,6 +75,9 @@ func OpenGPU(ordinal int) (Driver, error) {
 	}
 	g.stageCap = 8 << 20
 	if g.stage, err = allocHost(g.stageCap); err != nil {
+		return nil, fmt.Errorf("cuda: pinned staging memory: %w", err)
+	}
+	if g.down, err = allocHost(g.stageCap); err != nil {
 		return nil, fmt.Errorf("cuda: pinned staging memory: %w", err)
 	}
 	return g, nil
@@ -131,27 +135,33 @@ func (g *gpu) Free(p Ptr) {
 func (g *gpu) HtoD(dst Ptr, src unsafe.Pointer, bytes int) {
 	g.enter()
 	defer g.leave()
-	if bytes > g.stageCap {
-		// Rare and large (a dataset): a plain synchronous copy.
-		g.setErr(g.stream.Synchronize())
-		g.setErr(cu.MemcpyHtoD(cu.DevicePtr(dst), src, int64(bytes)))
-		return
+	// Go memory never goes to cgo: the caller's buffer may sit inside a
+	// struct holding Go pointers, which cgo's checks reject. Everything
+	// passes through the pinned ring, in chunks if large.
+	for done := 0; done < bytes; {
+		n := min(bytes-done, g.stageCap)
+		if g.stageNext+n > g.stageCap {
+			g.setErr(g.stream.Synchronize()) // every earlier upload has left the ring
+			g.stageNext = 0
+		}
+		slot := unsafe.Add(g.stage, g.stageNext)
+		copy(unsafe.Slice((*byte)(slot), n), unsafe.Slice((*byte)(unsafe.Add(src, done)), n))
+		g.setErr(cu.MemcpyHtoDAsync(cu.DevicePtr(dst)+cu.DevicePtr(done), slot, int64(n), g.stream))
+		g.stageNext += (n + 255) &^ 255
+		done += n
 	}
-	if g.stageNext+bytes > g.stageCap {
-		g.setErr(g.stream.Synchronize()) // every earlier upload has left the ring
-		g.stageNext = 0
-	}
-	slot := unsafe.Add(g.stage, g.stageNext)
-	copy(unsafe.Slice((*byte)(slot), bytes), unsafe.Slice((*byte)(src), bytes))
-	g.setErr(cu.MemcpyHtoDAsync(cu.DevicePtr(dst), slot, int64(bytes), g.stream))
-	g.stageNext += (bytes + 255) &^ 255
 }
 
 func (g *gpu) DtoH(dst unsafe.Pointer, src Ptr, bytes int) {
 	g.enter()
 	defer g.leave()
-	g.setErr(cu.MemcpyDtoHAsync(dst, cu.DevicePtr(src), int64(bytes), g.stream))
-	g.setErr(g.stream.Synchronize())
+	for done := 0; done < bytes; {
+		n := min(bytes-done, g.stageCap)
+		g.setErr(cu.MemcpyDtoHAsync(g.down, cu.DevicePtr(src)+cu.DevicePtr(done), int64(n), g.stream))
+		g.setErr(g.stream.Synchronize())
+		copy(unsafe.Slice((*byte)(unsafe.Add(dst, done)), n), unsafe.Slice((*byte)(g.down), n))
+		done += n
+	}
 }
 
 func (g *gpu) DtoD(dst, src Ptr, bytes int) {

@@ -2,21 +2,23 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/byol-lab/byol-lab/core/backend"
 )
 
 // gemmTile is one block-tile shape of the GEMM kernels (kernels/gemm.cuh),
-// with its four transpose entries indexed by gemmTrans.
+// with its four transpose entries (nn, nt, tn, tt).
 type gemmTile struct {
 	bm, bn  int
 	threads int
-	perSM   int // blocks resident per SM (registers and launch bounds)
+	perSM   int     // blocks resident per SM (registers and launch bounds)
+	rate    float64 // GFLOP/s with every SM full: 4096³ on an H200
 	k       [4]kid
 }
 
-func gemmKernels(name string, bm, bn, threads, perSM int) gemmTile {
-	t := gemmTile{bm: bm, bn: bn, threads: threads, perSM: perSM}
+func gemmKernels(name string, bm, bn, threads, perSM int, rate float64) gemmTile {
+	t := gemmTile{bm: bm, bn: bn, threads: threads, perSM: perSM, rate: rate}
 	for i, s := range [4]string{"nn", "nt", "tn", "tt"} {
 		t.k[i] = kernel(name + "_" + s)
 	}
@@ -24,11 +26,14 @@ func gemmKernels(name string, bm, bn, threads, perSM int) gemmTile {
 }
 
 var (
-	tile128   = gemmKernels("sgemm_128x128", 128, 128, 256, 2)
-	tile64    = gemmKernels("sgemm_64x64", 64, 64, 64, 8)
-	tile32    = gemmKernels("sgemm_32x128", 32, 128, 64, 8)
-	tileTF128 = gemmKernels("sgemm_tf32_128x128", 128, 128, 256, 2)
-	tileTF64  = gemmKernels("sgemm_tf32_64x64", 64, 64, 128, 4)
+	tile128   = gemmKernels("sgemm_128x128", 128, 128, 256, 2, 42000)
+	tile64    = gemmKernels("sgemm_64x64", 64, 64, 64, 6, 36000)
+	tile32    = gemmKernels("sgemm_32x128", 32, 128, 64, 6, 35000)
+	tileTF128 = gemmKernels("sgemm_tf32_128x128", 128, 128, 256, 2, 103000)
+	tileTF64  = gemmKernels("sgemm_tf32_64x64", 64, 64, 128, 4, 71000)
+
+	fp32Tiles = []*gemmTile{&tile128, &tile64, &tile32}
+	tf32Tiles = []*gemmTile{&tileTF128, &tileTF64, &tile32}
 
 	kSplitKReduce = kernel("gemm_splitk_reduce")
 )
@@ -42,6 +47,13 @@ const (
 	// that the partials' extra traffic stays small next to the slice's work.
 	gemmMinKChunk = 256
 	gemmMaxSplits = 64
+	// What a split costs besides its arithmetic: the partials written and
+	// read back at about HBM speed (bytes/s), and one more launch (s).
+	gemmSplitBandwidth = 2.5e12
+	gemmSplitLaunch    = 4e-6
+	// A block's prologue and epilogue cost about as much as this many more
+	// k steps.
+	gemmBlockOverheadK = 32
 	// Vector-access flags, as in gemm.cuh.
 	gemmVecA = 1
 	gemmVecB = 2
@@ -52,6 +64,11 @@ const (
 type gemmState struct {
 	tf32 bool
 	work *Buf // split-K partial products, grown on demand
+
+	// Tests pin the tile and the split count to reach every kernel with
+	// small inputs (export_test.go); nil and 0 choose by shape.
+	forceTile   *gemmTile
+	forceSplits int
 }
 
 // SetTF32 switches Gemm (and the convolutions built on it) to the TF32
@@ -85,7 +102,7 @@ func (c *CUDA) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b backen
 // matrix across the batch).
 func (c *CUDA) GemmBatched(transA, transB bool, m, n, k int, alpha float32, a backend.Buffer, strideA int,
 	b backend.Buffer, strideB int, beta float32, cc backend.Buffer, strideC int, batch int) {
-	if m < 0 || n < 0 || k < 0 || batch < 0 {
+	if m < 0 || n < 0 || k < 0 || batch < 0 || batch > 65535 { // batch is grid.z
 		panic(fmt.Sprintf("cuda: Gemm with m=%d n=%d k=%d batch=%d", m, n, k, batch))
 	}
 	ab, bb, cb := a.(*Buf), b.(*Buf), cc.(*Buf)
@@ -116,50 +133,68 @@ func ld(trans bool, rows, cols int) int {
 	return cols
 }
 
-// pickTile chooses the block tile: the largest whose grid still gives each
-// SM its resident blocks; failing that the 64×64 tile, whose blocks are a
-// quarter of the size, and split-K makes up the rest.
-func (c *CUDA) pickTile(op *gemmOp) *gemmTile {
-	big, small := &tile128, &tile64
-	if c.gemm.tf32 {
-		big, small = &tileTF128, &tileTF64
-	} else if op.m <= 32 {
-		return &tile32
+// gemmPlan chooses the block tile and split-K factor with the least
+// estimated time. The estimate is the padded tile work at each tile's
+// full-SM rate, divided by how full the grid's waves are (blocks over
+// slots, rounded up to whole waves), plus the split-K reduction. A 64-row
+// output wastes half a 128×128 tile; 128 blocks of it leave the second
+// slot of every SM empty, which a 2-way split fills; a filter gradient's
+// 64×576 output with k in the millions needs dozens of splits. Fitted to
+// H200 timings of the model's shapes (see gemm_bench_test.go).
+func (c *CUDA) gemmPlan(op *gemmOp) (t *gemmTile, splits, kchunk int) {
+	if c.gemm.forceTile != nil || c.gemm.forceSplits > 0 {
+		t = c.gemm.forceTile
+		if t == nil {
+			t = &tile64
+		}
+		s := max(c.gemm.forceSplits, 1)
+		kchunk = max(op.k, 1)
+		if s > 1 && op.k > 16 {
+			// Slices are whole multiples of 16, the TF32 kernel's k step.
+			kchunk = ceilDiv(ceilDiv(op.k, s), 16) * 16
+		}
+		return t, ceilDiv(max(op.k, 1), kchunk), kchunk
 	}
-	if gemmBlocks(big, op) >= gemmSMs*big.perSM {
-		return big
+	tiles := fp32Tiles
+	if c.gemm.tf32 && op.k >= 64 {
+		// Below that the product is bound by memory, and fp32 is exact.
+		tiles = tf32Tiles
 	}
-	return small
-}
-
-func gemmBlocks(t *gemmTile, op *gemmOp) int {
-	return ceilDiv(op.m, t.bm) * ceilDiv(op.n, t.bn) * op.batch
+	best := math.Inf(1)
+	maxSplits := max(1, min(op.k/gemmMinKChunk, gemmMaxSplits, 65535/op.batch))
+	for _, cand := range tiles {
+		tm, tn := ceilDiv(op.m, cand.bm), ceilDiv(op.n, cand.bn)
+		padded := 2 * float64(tm*cand.bm) * float64(tn*cand.bn) * float64(op.batch)
+		slots := gemmSMs * cand.perSM
+		for s := 1; s <= maxSplits; s++ {
+			kc := max(op.k, 1)
+			if s > 1 {
+				kc = ceilDiv(ceilDiv(op.k, s), 16) * 16
+				if ceilDiv(op.k, kc) != s {
+					continue // the same slices as a smaller s
+				}
+			}
+			blocks := tm * tn * op.batch * s
+			util := float64(blocks) / float64(ceilDiv(blocks, slots)*slots)
+			est := padded * float64(s) * float64(kc+gemmBlockOverheadK) / (cand.rate * 1e9 * util)
+			if s > 1 {
+				est += float64((s+1)*op.m*op.n*op.batch*4)/gemmSplitBandwidth + gemmSplitLaunch
+			}
+			if est < best {
+				best, t, splits, kchunk = est, cand, s, kc
+			}
+		}
+	}
+	return t, splits, kchunk
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// gemmSplits picks the split-K factor and the k slice per split: enough
-// splits to occupy every SM's resident blocks when the output alone gives
-// too few (a conv filter gradient: 64×576 outputs, k in the millions), but
-// never slices shorter than gemmMinKChunk.
-func gemmSplits(t *gemmTile, op *gemmOp) (splits, kchunk int) {
-	blocks := gemmBlocks(t, op)
-	want := ceilDiv(gemmSMs*t.perSM, blocks)
-	splits = max(1, min(want, op.k/gemmMinKChunk, gemmMaxSplits, 65535/max(op.batch, 1)))
-	if splits == 1 {
-		return 1, max(op.k, 1)
-	}
-	// Slices are whole multiples of 16, the TF32 kernel's k step.
-	kchunk = ceilDiv(ceilDiv(op.k, splits), 16) * 16
-	return ceilDiv(op.k, kchunk), kchunk
-}
 
 func (c *CUDA) gemmRun(op *gemmOp) {
 	if op.m == 0 || op.n == 0 || op.batch == 0 {
 		return
 	}
-	t := c.pickTile(op)
-	splits, kchunk := gemmSplits(t, op)
+	t, splits, kchunk := c.gemmPlan(op)
 	trans := 0
 	if op.transB {
 		trans |= 1

@@ -19,10 +19,10 @@ var (
 	kAddBias      = kernel("ops_add_bias")
 	kBiasGrad     = kernel("ops_bias_grad")
 	kGAP          = kernel("ops_gap")
+	kGAPSmall     = kernel("ops_gap_small")
 	kGAPBackward  = kernel("ops_gap_backward")
 	kL2Normalize  = kernel("ops_l2_normalize")
-	kBYOLRows     = kernel("ops_byol_rows")
-	kBYOLSum      = kernel("ops_byol_sum")
+	kBYOLLoss     = kernel("ops_byol_loss")
 	kSumSquares   = kernel("ops_sum_squares")
 	opsBlock      = Dim3{opsThreads, 1, 1}
 )
@@ -44,6 +44,7 @@ type opsState struct {
 	tables [segCacheSize]segTable // optimiser segment tables (optim.go)
 	tick   uint64                 // LRU clock for tables
 	part   []float32              // SumSquares' per-block partials, downloaded
+	ticket *Buf                   // BYOLLoss' block counter; each call leaves it 0
 }
 
 // cdiv is ⌈a/b⌉ (gemm.go has its own ceilDiv; the files stay independent).
@@ -124,7 +125,11 @@ func (c *CUDA) BiasGrad(db, dy backend.Buffer, rows, cols int) {
 func (c *CUDA) GlobalAvgPool(x, y backend.Buffer, n, ch, s int) {
 	mustFit("GlobalAvgPool", x, n*ch*s)
 	mustFit("GlobalAvgPool", y, n*ch)
-	if n*ch > 0 {
+	switch {
+	case n*ch == 0:
+	case s <= 32:
+		c.launch(kGAPSmall, elemGrid(n*ch), opsBlock, P(x), P(y), I(n*ch), I(s), F(1/float32(s)))
+	default:
 		c.launch(kGAP, warpGrid(n*ch), opsBlock, P(x), P(y), I(n*ch), I(s), F(1/float32(s)))
 	}
 }
@@ -133,7 +138,7 @@ func (c *CUDA) GlobalAvgPoolBackward(dy, dx backend.Buffer, n, ch, s int) {
 	mustFit("GlobalAvgPoolBackward", dy, n*ch)
 	mustFit("GlobalAvgPoolBackward", dx, n*ch*s)
 	if n*ch*s > 0 {
-		c.launch(kGAPBackward, warpGrid(n*ch), opsBlock, P(dy), P(dx), I(n*ch), I(s), F(1/float32(s)))
+		c.launch(kGAPBackward, elemGrid(n*ch*s), opsBlock, P(dy), P(dx), I(n*ch), I(s), F(1/float32(s)))
 	}
 }
 
@@ -145,8 +150,8 @@ func (c *CUDA) L2Normalize(x, y backend.Buffer, rows, d int) {
 	}
 }
 
-// BYOLLoss is two launches: one warp per row writes dp and each block's sum
-// of (2 − 2cos); one block adds those sums in order into loss[0].
+// BYOLLoss is one launch: one warp per row writes dp and each block's sum
+// of (2 − 2cos); the last block to finish adds those sums in order.
 func (c *CUDA) BYOLLoss(p, z, dp, loss backend.Buffer, rows, d, shift int, scale float32) {
 	mustFit("BYOLLoss", p, rows*d)
 	mustFit("BYOLLoss", z, rows*d)
@@ -160,10 +165,13 @@ func (c *CUDA) BYOLLoss(p, z, dp, loss backend.Buffer, rows, d, shift int, scale
 	if shift < 0 {
 		shift += rows
 	}
+	if c.ops.ticket == nil {
+		c.ops.ticket = c.Alloc(1).(*Buf) // zero, as an unsigned counter too
+	}
 	blocks := cdiv(rows, opsWarps)
 	part := c.scratchBuf(blocks)
-	c.launch(kBYOLRows, Dim3{blocks, 1, 1}, opsBlock, P(p), P(z), P(dp), P(part), I(rows), I(d), I(shift), F(scale))
-	c.launch(kBYOLSum, Dim3{1, 1, 1}, opsBlock, P(part), I(blocks), P(loss), F(scale))
+	c.launch(kBYOLLoss, Dim3{blocks, 1, 1}, opsBlock, P(p), P(z), P(dp), P(part), P(c.ops.ticket), P(loss),
+		I(rows), I(d), I(shift), F(scale))
 }
 
 // SumSquares is one launch of per-block partial sums over a grid fixed by n;

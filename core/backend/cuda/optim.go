@@ -42,6 +42,7 @@ type segTable struct {
 	dev   *Buf
 	nseg  int
 	nblk  int
+	end   int    // highest Off+Len, checked against each call's buffer
 	used  uint64 // LRU clock
 }
 
@@ -58,6 +59,9 @@ func (c *CUDA) segTable(op string, p backend.Buffer, segs []backend.Segment) *se
 		t := &o.tables[i]
 		if t.segs != nil && slices.Equal(t.segs, segs) {
 			t.used = o.tick
+			if t.end > p.Len() {
+				panic(fmt.Sprintf("cuda: %s: segments end at %d, past a buffer of %d", op, t.end, p.Len()))
+			}
 			if t.nblk == 0 {
 				return nil
 			}
@@ -67,12 +71,13 @@ func (c *CUDA) segTable(op string, p backend.Buffer, segs []backend.Segment) *se
 			lru = t
 		}
 	}
-	total := 0
+	total, end := 0, 0
 	for _, s := range segs {
 		if s.Off < 0 || s.Len < 0 || s.Off+s.Len > p.Len() {
 			panic(fmt.Sprintf("cuda: %s: segment [%d:%d] outside a buffer of %d", op, s.Off, s.Off+s.Len, p.Len()))
 		}
 		total += s.Len
+		end = max(end, s.Off+s.Len)
 	}
 	chunk := min(max(cdiv(cdiv(total, opsMaxGrid), opsThreads)*opsThreads, optMinChunk), optMaxChunk)
 	words := make([]int32, 4*len(segs), 4*len(segs)+3*(cdiv(total, chunk)+len(segs)))
@@ -94,7 +99,7 @@ func (c *CUDA) segTable(op string, p backend.Buffer, segs []backend.Segment) *se
 		words[4*i+2], words[4*i+3] = int32(first), int32(nblk-first)
 	}
 	t := lru
-	*t = segTable{segs: slices.Clone(segs), words: words, dev: t.dev, nseg: len(segs), nblk: nblk, used: o.tick}
+	*t = segTable{segs: slices.Clone(segs), words: words, dev: t.dev, nseg: len(segs), nblk: nblk, end: end, used: o.tick}
 	if t.dev == nil || t.dev.n < len(words) {
 		t.dev = c.Alloc(len(words)).(*Buf)
 	}
