@@ -4,3 +4,4 @@
 #include "gemm.cuh"
 #include "conv.cuh"
 #include "augment.cuh"
+#include "contrastive.cuh"

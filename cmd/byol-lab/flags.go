@@ -16,8 +16,8 @@ import (
 // so a flag always wins and an absent flag never resets the file's value.
 type configFlags struct {
 	config, dataset, dataDir, arch, optimizer, device string
-	tauSchedule, augmentOff                           string
-	predLRMult                                        float64
+	tauSchedule, augmentOff, method                   string
+	predLRMult, temperature                           float64
 	noHeadBN                                          bool
 	batch, steps, evalEvery, ckptEvery, threads       int
 	lr, tauBase, width                                float64
@@ -27,6 +27,8 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "YAML file with any training options (flags override it)")
+	fs.StringVar(&f.method, "method", "byol", "objective: byol, or simclr (contrastive NT-Xent baseline: no predictor, no EMA target)")
+	fs.Float64Var(&f.temperature, "temperature", 0.2, "simclr: NT-Xent temperature T")
 	fs.StringVar(&f.dataset, "dataset", "shapes", "dataset: shapes (embedded), mnist, cifar10, folder")
 	fs.StringVar(&f.dataDir, "data-dir", "", "dataset files (mnist: defaults to the copy in the Go module cache)")
 	fs.StringVar(&f.arch, "arch", "tiny", "encoder: mlp, tiny, small, resnet18")
@@ -78,6 +80,8 @@ func (f *configFlags) build(fs *flag.FlagSet) (byol.Config, error) {
 		c.Dataset, c.Augment = d.Dataset, d.Augment
 	}
 	apply := map[string]func(){
+		"method":           func() { c.Method = f.method },
+		"temperature":      func() { c.Temperature = f.temperature },
 		"data-dir":         func() { c.DataDir = f.dataDir },
 		"arch":             func() { c.Arch = f.arch },
 		"width":            func() { c.Width = f.width },

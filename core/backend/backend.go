@@ -114,6 +114,13 @@ type Backend interface {
 	// scale·Σ_i (2 − 2·cos(p_i, z_j)) into loss[0] and its gradient with
 	// respect to p (times scale) into dp. z is a constant (stop-gradient).
 	BYOLLoss(p, z, dp, loss Buffer, rows, d, shift int, scale float32)
+	// InfoNCELoss is SimCLR's NT-Xent loss. Like BYOLLoss it normalises
+	// internally: with u_i = z_i/max(‖z_i‖, 1e-12), s_ik = u_i·u_k/T and
+	// row i's positive j = (i+shift) mod rows, it computes
+	// scale·Σ_i (log Σ_{k≠i} exp(s_ik) − s_ij) into loss[0] and its gradient
+	// with respect to z (times scale) into dz. Every row is an anchor and a
+	// negative of every other row; shift ≢ 0 mod rows (it panics otherwise).
+	InfoNCELoss(z, dz, loss Buffer, rows, d, shift int, temperature, scale float32)
 
 	// EMA sets target ← tau·target + (1−tau)·online over the whole buffer.
 	EMA(target, online Buffer, tau float32)

@@ -85,7 +85,9 @@ func configOf(path string, meta map[string]string) (Config, error) {
 	if meta["format"] != checkpointFormat {
 		return Config{}, fmt.Errorf("%s: not a byol-lab trainer checkpoint (format %q)", path, meta["format"])
 	}
-	var c Config
+	// Checkpoints from before SimCLR have no method or temperature: they
+	// are BYOL runs.
+	c := Config{Method: MethodBYOL, Temperature: defaultTemperature}
 	if err := json.Unmarshal([]byte(meta["config"]), &c); err != nil {
 		return Config{}, fmt.Errorf("%s: bad config metadata: %w", path, err)
 	}

@@ -1,8 +1,10 @@
 // Package byol is the BYOL trainer: two augmented views → online network
 // (encoder, projector, predictor) and target network (encoder, projector) →
 // symmetric 2−2cos loss → backward through the online network only →
-// optimiser → EMA of the target. It also embeds images and computes the
-// evaluation metrics the CLI and the lab report.
+// optimiser → EMA of the target. With method simclr the same trainer runs
+// SimCLR instead (one network, NT-Xent loss), as a contrastive baseline. It
+// also embeds images and computes the evaluation metrics the CLI and the lab
+// report.
 package byol
 
 import (
@@ -25,6 +27,11 @@ import (
 // Config is every option of a training run. A YAML file may set any subset;
 // Defaults supplies the rest for the chosen dataset.
 type Config struct {
+	// Method is the objective: byol, or simclr (Chen et al. 2020: NT-Xent
+	// over the projections, no predictor, no EMA target; see Trainer.Step).
+	Method      string  `yaml:"method" json:"method"`
+	Temperature float64 `yaml:"temperature" json:"temperature"` // SimCLR's T; unused by byol
+
 	Dataset string `yaml:"dataset" json:"dataset"`
 	DataDir string `yaml:"data_dir" json:"data_dir"`
 
@@ -75,6 +82,7 @@ func Defaults(dataset string) (Config, error) {
 		return Config{}, err
 	}
 	c := Config{
+		Method: MethodBYOL, Temperature: defaultTemperature,
 		Dataset: dataset, Arch: "tiny", Width: 1,
 		ProjHidden: 512, ProjOut: 64, PredHidden: 512, HeadBN: true,
 		Predictor: true, PredLRMult: 1,
@@ -121,10 +129,38 @@ func Load(path, dataset string) (Config, error) {
 	return c, nil
 }
 
+// The methods a trainer runs.
+const (
+	MethodBYOL   = "byol"
+	MethodSimCLR = "simclr"
+)
+
+// defaultTemperature is SimCLR's T unless a config sets it: 0.2, MoCo v2's
+// value, between SimCLR's 0.1 for ImageNet (batches of thousands, hundreds
+// of epochs) and its 0.5 for CIFAR-10; the lab's runs are short and their
+// batches small, and T trades sharper separation of hard negatives (low T)
+// against smoother, steadier gradients (high T).
+const defaultTemperature = 0.2
+
+// maxSimCLRBatch bounds SimCLR's batch: its loss holds a 2B×2B similarity
+// matrix (float64 on the CPU), 0.5 GB at this size. SimCLR's own largest
+// batch was 8192 on TPU pods.
+const maxSimCLRBatch = 4096
+
+// UsesPredictor reports whether steps train and use the predictor: BYOL
+// with the predictor on. SimCLR ignores it (and τ): it has neither.
+func (c Config) UsesPredictor() bool { return c.Method != MethodSimCLR && c.Predictor }
+
 // Validate reports the first invalid option in plain words.
 func (c *Config) Validate() error {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
+	case c.Method != MethodBYOL && c.Method != MethodSimCLR:
+		return fmt.Errorf("method %q: want byol or simclr", c.Method)
+	case !finite(c.Temperature) || c.Temperature <= 0 || c.Temperature > 10:
+		return fmt.Errorf("temperature %v outside (0, 10]", c.Temperature)
+	case c.Method == MethodSimCLR && c.Batch > maxSimCLRBatch:
+		return fmt.Errorf("batch %d: simclr allows at most %d (its loss compares all 2B×2B pairs)", c.Batch, maxSimCLRBatch)
 	case !slices.Contains(data.Names(), c.Dataset):
 		return fmt.Errorf("unknown dataset %q (want one of %v)", c.Dataset, data.Names())
 	case !slices.Contains(model.Archs, c.Arch):

@@ -70,9 +70,10 @@ func (e *Evaluator) Evaluate(t *Trainer) (Metrics, error) {
 	}
 	m.Rank = eval.EffectiveRank(m.Spectrum)
 	// The loss compares the prediction with the target projection, or the
-	// online projection itself when the predictor is off.
+	// online projection itself when the predictor is off (SimCLR: 1, as its
+	// target is a copy of the online network).
 	online := me.Pred
-	if !t.Config().Predictor {
+	if !t.Config().UsesPredictor() {
 		online = me.Proj
 	}
 	if m.MeanCos, err = eval.MeanCosine(online[:n*d], me.Target[:n*d], d); err != nil {

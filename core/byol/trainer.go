@@ -27,9 +27,16 @@ type Network struct {
 	Predictor *nn.Sequential // nil in the target network
 }
 
-// Trainer runs BYOL steps. It is not safe for concurrent use: the lab calls
-// it from one goroutine and applies knob changes between steps. Trainers
-// sharing a backend (a fork shares its parent's) must not step concurrently.
+// Trainer runs BYOL steps, or SimCLR steps with method simclr. It is not
+// safe for concurrent use: the lab calls it from one goroutine and applies
+// knob changes between steps. Trainers sharing a backend (a fork shares its
+// parent's) must not step concurrently.
+//
+// SimCLR has no target network, but the trainer keeps one so that
+// checkpoints, forks and embeddings work unchanged: after every SimCLR step
+// it is an exact copy of the online encoder and projector, weights and
+// BatchNorm statistics (τ = 0), so the target's embeddings equal the online
+// ones. The predictor is built too and left untrained.
 type Trainer struct {
 	cfg    Config
 	b      backend.Backend
@@ -62,7 +69,8 @@ type Trainer struct {
 	lossHost [1]float32
 	lastLoss float64
 
-	onlineShared backend.Buffer // the online parameters the target mirrors
+	onlineShared  backend.Buffer // the online parameters the target mirrors
+	onlineSharedS backend.Buffer // and the BatchNorm statistics (SimCLR copies them)
 	// BatchNorm running statistics as they were before the current step's
 	// forward pass, restored when the step diverges.
 	onlineS, targetS backend.Buffer
@@ -112,6 +120,7 @@ func NewTrainer(cfg Config, b backend.Backend, pool *parallel.Pool, train *data.
 	t.permEpoch = math.MaxUint64
 	t.loss = b.Alloc(1)
 	t.onlineShared = t.online.Params.W.Slice(0, t.target.Params.Len())
+	t.onlineSharedS = t.online.Params.S.Slice(0, t.target.Params.S.Len())
 	t.onlineS, t.targetS = b.Alloc(t.online.Params.S.Len()), b.Alloc(t.target.Params.S.Len())
 	return t, nil
 }
@@ -160,8 +169,12 @@ func (t *Trainer) LR() float64 {
 	return optim.LR(t.cfg.TotalLR(), t.step, t.cfg.Steps, t.cfg.WarmupSteps, t.cfg.LRSchedule == "cosine")
 }
 
-// Tau is the EMA coefficient the next step will use.
+// Tau is the EMA coefficient the next step will use: 0 for SimCLR, whose
+// target is a copy of the online network.
 func (t *Trainer) Tau() float64 {
+	if t.cfg.Method == MethodSimCLR {
+		return 0
+	}
 	if t.cfg.TauSchedule == "constant" {
 		return t.cfg.TauBase
 	}
@@ -209,7 +222,7 @@ func (t *Trainer) ensureBuffers() {
 	}
 }
 
-// Step runs one BYOL training step.
+// Step runs one training step of the configured method.
 func (t *Trainer) Step() error {
 	t.ensureBuffers()
 	B := t.cfg.Batch
@@ -229,16 +242,24 @@ func (t *Trainer) Step() error {
 	x := nn.Tensor{Buf: t.input, N: 2 * B, Groups: 2, Shape: t.shape}
 
 	// Online network on both views at once: rows [0,B) are v, [B,2B) are v'.
+	simclr := t.cfg.Method == MethodSimCLR
+	usePred := t.cfg.UsesPredictor()
 	p := t.online.Projector.Forward(t.online.Encoder.Forward(x, true), true)
-	if t.cfg.Predictor {
-		p = t.online.Predictor.Forward(p, true)
+	if simclr {
+		// Row i's positive is the other view of its image, B rows away; the
+		// other 2B−2 rows are its negatives. Scaling the sum by 1/(2B) gives
+		// SimCLR's mean over all 2B anchors.
+		t.b.InfoNCELoss(p.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, float32(t.cfg.Temperature), 1/float32(2*B))
+	} else {
+		if usePred {
+			p = t.online.Predictor.Forward(p, true)
+		}
+		// Target network (stop-gradient: no backward) on the same batch.
+		z := t.target.Projector.Forward(t.target.Encoder.Forward(x, true), true)
+		// Pair p(v) with z'(v') and p(v') with z'(v): a shift of B rows. The
+		// sum over 2B rows divided by B is L + L̃ averaged over the batch.
+		t.b.BYOLLoss(p.Buf, z.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, 1/float32(B))
 	}
-	// Target network (stop-gradient: no backward) on the same batch.
-	z := t.target.Projector.Forward(t.target.Encoder.Forward(x, true), true)
-
-	// Pair p(v) with z'(v') and p(v') with z'(v): a shift of B rows. The sum
-	// over 2B rows divided by B is L + L̃ averaged over the batch.
-	t.b.BYOLLoss(p.Buf, z.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, 1/float32(B))
 	t.b.Download(t.lossHost[:], t.loss)
 	loss := float64(t.lossHost[0])
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -251,33 +272,42 @@ func (t *Trainer) Step() error {
 
 	dp := nn.Tensor{Buf: t.dp, N: 2 * B, Groups: 2, Shape: p.Shape}
 	segs := t.segsNoPred
-	if t.cfg.Predictor {
+	if usePred {
 		dp = t.online.Predictor.Backward(dp, true)
 		segs = t.segsWithPred
 	}
 	t.online.Encoder.Backward(t.online.Projector.Backward(dp, true), false)
 
 	t.opt.Step(t.LR(), segs)
-	t.b.EMA(t.target.Params.W, t.onlineShared, float32(t.Tau()))
+	if simclr {
+		t.b.Copy(t.target.Params.W, t.onlineShared)
+		t.b.Copy(t.target.Params.S, t.onlineSharedS)
+	} else {
+		t.b.EMA(t.target.Params.W, t.onlineShared, float32(t.Tau()))
+	}
 	t.step++
 	t.lastLoss = loss
 	return nil
 }
 
 // Apply changes the live knobs to those of c, effective from the next step:
-// predictor on/off and its lr multiplier, τ and its schedule, learning rate
-// and its schedule, batch size, total steps, augmentations. Structural
-// options (dataset, arch, head widths, optimiser kind) cannot change in a
-// running trainer; Apply reports an error and changes nothing.
+// predictor on/off and its lr multiplier, τ and its schedule, SimCLR's
+// temperature, learning rate and its schedule, batch size, total steps,
+// augmentations. Structural options (method, dataset, arch, head widths,
+// optimiser kind) cannot change in a running trainer; Apply reports an
+// error and changes nothing.
 func (t *Trainer) Apply(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	old := t.cfg
+	if c.Method != old.Method {
+		return fmt.Errorf("byol: the method (%s) cannot change during a run: start a new run for %s", old.Method, c.Method)
+	}
 	if c.Dataset != old.Dataset || c.DataDir != old.DataDir || c.Arch != old.Arch || c.Width != old.Width ||
 		c.ProjHidden != old.ProjHidden || c.ProjOut != old.ProjOut || c.PredHidden != old.PredHidden ||
 		c.HeadBN != old.HeadBN || c.Optimizer != old.Optimizer || c.Seed != old.Seed || c.Device != old.Device {
-		return fmt.Errorf("byol: only predictor, pred_lr_mult, tau, lr, batch, steps, schedules and augmentations can change during a run")
+		return fmt.Errorf("byol: only predictor, pred_lr_mult, tau, temperature, lr, batch, steps, schedules and augmentations can change during a run")
 	}
 	if err := c.Augment.Validate(t.shape.C); err != nil {
 		return err

@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "969f613386a02ab3390c9956455b7f8e49493bf244b28e9eb5afa7dd48eeb41c"
+#define BYOL_EMU_SOURCES "bad5ee37e37072fe3f66ddcce94f3c584ea92d0c27b7c5e7a867be873b220594"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
@@ -29,6 +29,9 @@ KERNEL(emu_test_trap)
 KERNEL(emu_test_vote)
 KERNEL(emu_test_warp)
 KERNEL(gemm_splitk_reduce)
+KERNEL(nce_grad)
+KERNEL(nce_loss_sum)
+KERNEL(nce_softmax)
 KERNEL(ops_adamw)
 KERNEL(ops_add)
 KERNEL(ops_add_bias)

@@ -38,6 +38,7 @@ type CPU struct {
 	conv convTask
 	bn   bnTask
 	elem elemTask
+	nce  nceTask
 }
 
 var _ backend.Backend = (*CPU)(nil)

@@ -48,6 +48,7 @@ type CUDA struct {
 	ops  opsState  // ops.go
 	gemm gemmState // gemm.go
 	conv convState // conv.go
+	nce  nceState  // contrastive.go
 }
 
 var _ backend.Backend = (*CUDA)(nil)
