@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/report"
 )
 
@@ -39,6 +41,8 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"train", "--dataset", "imagenet"}, "imagenet"},
 		{[]string{"train", "--optimizer", "rmsprop"}, "rmsprop"},
 		{[]string{"train", "--device", "tpu"}, "tpu"},
+		{[]string{"train", "--method", "moco"}, `method "moco"`},
+		{[]string{"train", "--method", "simclr", "--temperature", "0"}, "temperature 0"},
 		{[]string{"train", "--config", "/does/not/exist.yaml"}, "exist.yaml"},
 		{[]string{"train", "extra"}, "unexpected arguments"},
 	} {
@@ -84,5 +88,39 @@ func TestConfigFileAndFlagPrecedence(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("train", "--config", garbage); code != 1 || !strings.Contains(errOut, "garbage.yaml") {
 		t.Errorf("malformed YAML: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestMethodFlags(t *testing.T) {
+	parse := func(args ...string) byol.Config {
+		t.Helper()
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		var cf configFlags
+		cf.register(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		c, err := cf.build(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := parse(); c.Method != "byol" {
+		t.Errorf("default method %q, want byol", c.Method)
+	}
+	if c := parse("--method", "simclr", "--temperature", "0.1"); c.Method != "simclr" || c.Temperature != 0.1 {
+		t.Errorf("--method simclr --temperature 0.1 gave %q, %v", c.Method, c.Temperature)
+	}
+	// A file's method holds unless a flag overrides it.
+	path := filepath.Join(t.TempDir(), "simclr.yaml")
+	if err := os.WriteFile(path, []byte("method: simclr\ntemperature: 0.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c := parse("--config", path); c.Method != "simclr" || c.Temperature != 0.5 {
+		t.Errorf("config file: method %q, temperature %v", c.Method, c.Temperature)
+	}
+	if c := parse("--config", path, "--method", "byol"); c.Method != "byol" {
+		t.Errorf("--method over the file gave %q", c.Method)
 	}
 }

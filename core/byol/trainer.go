@@ -248,7 +248,8 @@ func (t *Trainer) Step() error {
 	if simclr {
 		// Row i's positive is the other view of its image, B rows away; the
 		// other 2B−2 rows are its negatives. Scaling the sum by 1/(2B) gives
-		// SimCLR's mean over all 2B anchors.
+		// SimCLR's mean over all 2B anchors. BatchNorm keeps BYOL's per-view
+		// groups, so the two methods differ only in their objective.
 		t.b.InfoNCELoss(p.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, float32(t.cfg.Temperature), 1/float32(2*B))
 	} else {
 		if usePred {

@@ -157,7 +157,7 @@ func (l *Lab) snapshot(r *run) (ok bool, err error) {
 	// What the loss compares: the prediction, or the projection itself when
 	// the predictor is off.
 	online := e.Pred
-	if !r.t.Config().Predictor {
+	if !r.t.Config().UsesPredictor() {
 		online = e.Proj
 	}
 	if s.MeanCos, err = eval.MeanCosine(online, e.Target, d); err != nil {
