@@ -10,6 +10,7 @@ import (
 	"math"
 
 	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/backend/cpu/vec"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -52,6 +53,8 @@ func New(pool *parallel.Pool) *CPU {
 	c := &CPU{pool: pool}
 	c.conv.scratch = make([][]float32, pool.Threads())
 	c.conv.dw = make([][]float32, pool.Threads())
+	c.conv.outs = make([][]float32, pool.Threads())
+	c.conv.planes = make([][]float32, pool.Threads())
 	return c
 }
 
@@ -134,21 +137,11 @@ func (t *elemTask) Run(lo, hi int) {
 	a, b, o := t.a[lo:hi], t.b[lo:hi], t.o[lo:hi]
 	switch t.op {
 	case elemReLU:
-		for i, v := range a {
-			o[i] = max(v, 0)
-		}
+		vec.ReLU(o, a)
 	case elemReLUBackward: // a = y, b = dy
-		for i, v := range a {
-			if v > 0 {
-				o[i] = b[i]
-			} else {
-				o[i] = 0
-			}
-		}
+		vec.ReLUMask(o, a, b)
 	case elemAdd:
-		for i := range o {
-			o[i] = a[i] + b[i]
-		}
+		vec.Add(o, a, b)
 	}
 }
 
@@ -173,11 +166,7 @@ func (c *CPU) GlobalAvgPool(x, y backend.Buffer, n, ch, s int) {
 	xd, yd := f(x)[:n*ch*s], f(y)[:n*ch]
 	inv := 1 / float32(s)
 	for p := range yd {
-		var sum float32
-		for _, v := range xd[p*s : (p+1)*s] {
-			sum += v
-		}
-		yd[p] = sum * inv
+		yd[p] = vec.Sum(xd[p*s:(p+1)*s]) * inv
 	}
 }
 

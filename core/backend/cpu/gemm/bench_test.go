@@ -2,7 +2,13 @@ package gemm
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
@@ -57,7 +63,52 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+// nnShapes are benchShapes without transposes (as numpy and torch.mm run
+// them), for BenchmarkSgemmShapes.
+const nnShapes = "512x512x64,512x64x512,512x512x512,64x512x512,16x784x9,32x196x144,64x49x288,128x49x1152,16x1024x27,1152x49x128,64x576x1024,1024x1024x1024"
+
+// BenchmarkSgemmShapes times C = A·B (no transposes, m×k times k×n) for the
+// shapes in $SGEMM_SHAPES (MxNxK, comma-separated; default nnShapes) on
+// the threads in $SGEMM_THREADS (default "1,2"): the same products
+// bench/torch_gemm.py times, for bench/cpu-compare.sh.
+func BenchmarkSgemmShapes(b *testing.B) {
+	shapes, threads := nnShapes, "1,2"
+	if v := os.Getenv("SGEMM_SHAPES"); v != "" {
+		shapes = v
+	}
+	if v := os.Getenv("SGEMM_THREADS"); v != "" {
+		threads = v
+	}
+	for _, ts := range strings.Split(threads, ",") {
+		t, err := strconv.Atoi(ts)
+		if err != nil || t < 1 {
+			b.Fatalf("SGEMM_THREADS: bad thread count %q", ts)
+		}
+		var p *parallel.Pool
+		if t > 1 {
+			p = parallel.New(t)
+		}
+		for _, sh := range strings.Split(shapes, ",") {
+			var m, n, k int
+			if _, err := fmt.Sscanf(sh, "%dx%dx%d", &m, &n, &k); err != nil {
+				b.Fatalf("SGEMM_SHAPES: bad shape %q (want MxNxK)", sh)
+			}
+			b.Run(fmt.Sprintf("%s/threads=%d", sh, t), func(b *testing.B) {
+				benchSgemm(b, p, false, false, m, n, k)
+			})
+		}
+		if p != nil {
+			p.Close()
+		}
+	}
+}
+
 func benchOne(b *testing.B, kn kernel, p *parallel.Pool, transA, transB bool, m, n, k int) {
+	withKernel(kn, func() { benchSgemm(b, p, transA, transB, m, n, k) })
+}
+
+// benchSgemm times Sgemm as the backend calls it (free to pick its kernel).
+func benchSgemm(b *testing.B, p *parallel.Pool, transA, transB bool, m, n, k int) {
 	a := make([]float32, m*k)
 	bb := make([]float32, k*n)
 	c := make([]float32, m*n)
@@ -74,14 +125,35 @@ func benchOne(b *testing.B, kn kernel, p *parallel.Pool, transA, transB bool, m,
 	if transB {
 		ldb = k
 	}
-	withKernel(kn, func() {
-		Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n) // warm up scratch
-		b.ResetTimer()
-		for b.Loop() {
-			Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
-		}
-		b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
+	Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n) // warm up scratch
+	if p == nil && cpuClock != nil {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	t0 := threadTime()
+	b.ResetTimer()
+	for b.Loop() {
+		Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	}
+	flop := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+	b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if p == nil && cpuClock != nil {
+		// Single-threaded: the thread's CPU time is the call's, whatever
+		// else the machine runs.
+		b.ReportMetric(flop/(threadTime()-t0).Seconds()/1e9, "cpu-GFLOP/s")
+	}
+	// The median of single calls, the statistic torch_gemm.py reports: on
+	// a shared machine it skips the calls that another job interrupted,
+	// which the mean above includes.
+	b.StopTimer()
+	var times [15]time.Duration
+	for i := range times {
+		t := time.Now()
+		Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+		times[i] = time.Since(t)
+	}
+	slices.Sort(times[:])
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)/times[len(times)/2].Seconds()/1e9, "med-GFLOP/s")
 }
 
 // BenchmarkKernel times the micro-kernel alone on L1-resident panels
@@ -99,4 +171,15 @@ func BenchmarkKernel(b *testing.B) {
 			b.ReportMetric(2*float64(kn.mr*kn.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// cpuClock reads this thread's CPU time where the OS offers it
+// (cputime_linux_test.go).
+var cpuClock func() time.Duration
+
+func threadTime() time.Duration {
+	if cpuClock == nil {
+		return 0
+	}
+	return cpuClock()
 }

@@ -133,11 +133,11 @@ func check(t *testing.T, rng *rand.Rand, p *parallel.Pool, tc gemmCase) {
 	c.checkGuards(t, "C")
 }
 
-// withKernel makes Sgemm use kn for the duration of f.
+// withKernel makes Sgemm use kn, and only kn, for the duration of f.
 func withKernel(kn kernel, f func()) {
-	saved := active
-	active = kn
-	defer func() { active = saved }()
+	saved, savedAuto := active, autoNarrow
+	active, autoNarrow = kn, false
+	defer func() { active, autoNarrow = saved, savedAuto }()
 	f()
 }
 
@@ -343,5 +343,21 @@ func TestSgemmDoesNotAllocate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSgemmAutoKernel runs Sgemm as the backend does, free to switch to the
+// narrow kernel, on shapes with few columns or rows (a 3×3 filter gradient
+// of a one-channel layer is 16×9).
+func TestSgemmAutoKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for range 200 {
+		tc := randomCase(rng, 300)
+		if rng.IntN(2) == 0 {
+			tc.n = 1 + rng.IntN(20)
+		} else {
+			tc.m = 1 + rng.IntN(12)
+		}
+		check(t, rng, nil, tc)
 	}
 }

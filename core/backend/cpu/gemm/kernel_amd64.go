@@ -65,3 +65,11 @@ func kernels() []kernel {
 }
 
 func bestKernel() kernel { return kernels()[0] }
+
+// narrowKernel is the AVX2 kernel when the best one is AVX-512.
+func narrowKernel() kernel {
+	if ks := kernels(); len(ks) > 2 {
+		return ks[1]
+	}
+	return bestKernel()
+}

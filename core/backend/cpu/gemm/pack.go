@@ -28,13 +28,24 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, kb, jc, nb, nr int) 
 // the rest go through packPanel.
 func packPanels(dst, src []float32, ld int, byLane bool, l0, n, p0, kb, w int) {
 	for l := packFast(dst, src, ld, byLane, l0, n/w, p0, kb, w) * w; l < n; l += w {
-		packPanel(dst[l*kb:l*kb+w*kb], src, ld, byLane, l0+l, min(w, n-l), p0, kb, w)
+		pan := dst[l*kb : l*kb+w*kb]
+		m := min(w, n-l)
+		if m < w && byLane {
+			// A partial panel is mostly zeros: clear it in one sweep, then
+			// transpose in what lanes there are (eight at a time where the
+			// vector packer can).
+			clear(pan)
+			done := packLanes(pan, src, ld, l0+l, m, p0, kb, w)
+			packPanel(pan[done:], src, ld, true, l0+l+done, m-done, p0, kb, w, false)
+			continue
+		}
+		packPanel(pan, src, ld, byLane, l0+l, m, p0, kb, w, true)
 	}
 }
 
 // packPanel packs one panel: dst[p*w+i] = lane l0+i, step p0+p for i < n,
-// and zero for n <= i < w.
-func packPanel(dst, src []float32, ld int, byLane bool, l0, n, p0, kb, w int) {
+// and, when zero is set, zero for n <= i < w.
+func packPanel(dst, src []float32, ld int, byLane bool, l0, n, p0, kb, w int, zero bool) {
 	if byLane {
 		for i := range n {
 			lane := src[(l0+i)*ld+p0:]
@@ -42,6 +53,9 @@ func packPanel(dst, src []float32, ld int, byLane bool, l0, n, p0, kb, w int) {
 			for p, v := range lane {
 				dst[p*w+i] = v
 			}
+		}
+		if !zero {
+			return
 		}
 		for i := n; i < w; i++ {
 			for p := range kb {

@@ -87,3 +87,28 @@ func packFast(dst, src []float32, ld int, byLane bool, l0, np, p0, kb, w int) in
 	}
 	return np
 }
+
+// packLanes transposes the first n&^7 lanes of a byLane panel into dst,
+// eight at a time, and returns how many it packed. dst's other lanes are
+// left alone.
+func packLanes(dst, src []float32, ld, l0, n, p0, kb, w int) int {
+	if !asmPack || w%8 != 0 || n < 8 || kb == 0 {
+		return 0
+	}
+	_ = dst[w*kb-1]
+	kb8 := kb &^ 7
+	n8 := n &^ 7
+	for q := 0; q < n8; q += 8 {
+		if kb8 > 0 {
+			packTrans8(&dst[q], &src[(l0+q)*ld+p0], ld, kb8, w)
+		}
+		for i := q; i < q+8; i++ {
+			lane := src[(l0+i)*ld+p0+kb8:]
+			lane = lane[:kb-kb8]
+			for p, v := range lane {
+				dst[(kb8+p)*w+i] = v
+			}
+		}
+	}
+	return n8
+}

@@ -1,0 +1,631 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Each function takes n, a positive multiple of 8, and works on blocks of 32
+// floats (several independent accumulators or four vectors in flight), then
+// on blocks of 8. The float64 reductions widen 4 floats at a time with
+// VCVTPS2PD.
+
+// func sumSqAVX2(x *float32, n int, shift float64) (s, ss float64)
+TEXT ·sumSqAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD shift+16(FP), Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ CX, $16
+	JLT sumsq8
+sumsq16:
+	VCVTPS2PD 0(SI), Y8
+	VCVTPS2PD 16(SI), Y9
+	VCVTPS2PD 32(SI), Y10
+	VCVTPS2PD 48(SI), Y11
+	VSUBPD Y15, Y8, Y8
+	VSUBPD Y15, Y9, Y9
+	VSUBPD Y15, Y10, Y10
+	VSUBPD Y15, Y11, Y11
+	VADDPD Y8, Y0, Y0
+	VADDPD Y9, Y1, Y1
+	VADDPD Y10, Y2, Y2
+	VADDPD Y11, Y3, Y3
+	VFMADD231PD Y8, Y8, Y4
+	VFMADD231PD Y9, Y9, Y5
+	VFMADD231PD Y10, Y10, Y6
+	VFMADD231PD Y11, Y11, Y7
+	ADDQ $64, SI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE sumsq16
+sumsq8:
+	TESTQ CX, CX
+	JZ sumsqdone
+	VCVTPS2PD 0(SI), Y8
+	VCVTPS2PD 16(SI), Y9
+	VSUBPD Y15, Y8, Y8
+	VSUBPD Y15, Y9, Y9
+	VADDPD Y8, Y0, Y0
+	VADDPD Y9, Y1, Y1
+	VFMADD231PD Y8, Y8, Y4
+	VFMADD231PD Y9, Y9, Y5
+sumsqdone:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y5, Y4, Y4
+	VADDPD Y7, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VUNPCKHPD X0, X0, X1
+	VADDSD X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD X5, X4, X4
+	VUNPCKHPD X4, X4, X5
+	VADDSD X5, X4, X4
+	VMOVSD X0, s+24(FP)
+	VMOVSD X4, ss+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotCenteredAVX2(x, dy *float32, n int, c float64) (sdy, sdyx float64)
+TEXT ·dotCenteredAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ CX, $16
+	JLT dot8
+dot16:
+	VCVTPS2PD 0(SI), Y8
+	VCVTPS2PD 0(DI), Y9
+	VCVTPS2PD 16(SI), Y10
+	VCVTPS2PD 16(DI), Y11
+	VSUBPD Y15, Y8, Y8
+	VSUBPD Y15, Y10, Y10
+	VADDPD Y9, Y0, Y0
+	VADDPD Y11, Y1, Y1
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y10, Y11, Y5
+	VCVTPS2PD 32(SI), Y8
+	VCVTPS2PD 32(DI), Y9
+	VCVTPS2PD 48(SI), Y10
+	VCVTPS2PD 48(DI), Y11
+	VSUBPD Y15, Y8, Y8
+	VSUBPD Y15, Y10, Y10
+	VADDPD Y9, Y2, Y2
+	VADDPD Y11, Y3, Y3
+	VFMADD231PD Y8, Y9, Y6
+	VFMADD231PD Y10, Y11, Y7
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE dot16
+dot8:
+	TESTQ CX, CX
+	JZ dotdone
+	VCVTPS2PD 0(SI), Y8
+	VCVTPS2PD 0(DI), Y9
+	VCVTPS2PD 16(SI), Y10
+	VCVTPS2PD 16(DI), Y11
+	VSUBPD Y15, Y8, Y8
+	VSUBPD Y15, Y10, Y10
+	VADDPD Y9, Y0, Y0
+	VADDPD Y11, Y1, Y1
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y10, Y11, Y5
+dotdone:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VADDPD Y5, Y4, Y4
+	VADDPD Y7, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VUNPCKHPD X0, X0, X1
+	VADDSD X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD X5, X4, X4
+	VUNPCKHPD X4, X4, X5
+	VADDSD X5, X4, X4
+	VMOVSD X0, sdy+32(FP)
+	VMOVSD X4, sdyx+40(FP)
+	VZEROUPPER
+	RET
+
+// func normalizeAVX2(dst, x *float32, n int, c, a, b float32)
+TEXT ·normalizeAVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS c+24(FP), Y13
+	VBROADCASTSS a+28(FP), Y14
+	VBROADCASTSS b+32(FP), Y15
+	CMPQ CX, $32
+	JLT norm8
+norm32:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VSUBPS Y13, Y0, Y0
+	VSUBPS Y13, Y1, Y1
+	VSUBPS Y13, Y2, Y2
+	VSUBPS Y13, Y3, Y3
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD213PS Y15, Y14, Y1
+	VFMADD213PS Y15, Y14, Y2
+	VFMADD213PS Y15, Y14, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE norm32
+norm8:
+	TESTQ CX, CX
+	JZ normdone
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y13, Y0, Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP norm8
+normdone:
+	VZEROUPPER
+	RET
+
+// func axpyCenteredAVX2(dst, x, dy *float32, n int, a, b, c, d float32)
+// dst = a·dy + (b·(x−c) + d)
+TEXT ·axpyCenteredAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y12
+	VBROADCASTSS b+36(FP), Y13
+	VBROADCASTSS c+40(FP), Y14
+	VBROADCASTSS d+44(FP), Y15
+	CMPQ CX, $32
+	JLT axpy8
+axpy32:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VSUBPS Y14, Y0, Y0
+	VSUBPS Y14, Y1, Y1
+	VSUBPS Y14, Y2, Y2
+	VSUBPS Y14, Y3, Y3
+	VFMADD213PS Y15, Y13, Y0
+	VFMADD213PS Y15, Y13, Y1
+	VFMADD213PS Y15, Y13, Y2
+	VFMADD213PS Y15, Y13, Y3
+	VFMADD231PS 0(DX), Y12, Y0
+	VFMADD231PS 32(DX), Y12, Y1
+	VFMADD231PS 64(DX), Y12, Y2
+	VFMADD231PS 96(DX), Y12, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE axpy32
+axpy8:
+	TESTQ CX, CX
+	JZ axpydone
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y14, Y0, Y0
+	VFMADD213PS Y15, Y13, Y0
+	VFMADD231PS 0(DX), Y12, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP axpy8
+axpydone:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(dst, x *float32, n int)
+// VMAXPS returns its second source when either is NaN: x goes there, so a
+// NaN in x stays NaN.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Y15, Y15, Y15
+	CMPQ CX, $32
+	JLT relu8
+relu32:
+	VMAXPS 0(SI), Y15, Y0
+	VMAXPS 32(SI), Y15, Y1
+	VMAXPS 64(SI), Y15, Y2
+	VMAXPS 96(SI), Y15, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE relu32
+relu8:
+	TESTQ CX, CX
+	JZ reludone
+	VMAXPS 0(SI), Y15, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP relu8
+reludone:
+	VZEROUPPER
+	RET
+
+// func reluMaskAVX2(dst, y, dy *float32, n int)
+// dst = dy AND (0 < y): predicate 0x11 is LT_OQ, false for NaN.
+TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y15, Y15, Y15
+	CMPQ CX, $32
+	JLT mask8
+mask32:
+	VCMPPS $0x11, 0(SI), Y15, Y0
+	VCMPPS $0x11, 32(SI), Y15, Y1
+	VCMPPS $0x11, 64(SI), Y15, Y2
+	VCMPPS $0x11, 96(SI), Y15, Y3
+	VANDPS 0(DX), Y0, Y0
+	VANDPS 32(DX), Y1, Y1
+	VANDPS 64(DX), Y2, Y2
+	VANDPS 96(DX), Y3, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE mask32
+mask8:
+	TESTQ CX, CX
+	JZ maskdone
+	VCMPPS $0x11, 0(SI), Y15, Y0
+	VANDPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP mask8
+maskdone:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, a, b *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	CMPQ CX, $32
+	JLT add8
+add32:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VADDPS 0(DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y3, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE add32
+add8:
+	TESTQ CX, CX
+	JZ adddone
+	VMOVUPS 0(SI), Y0
+	VADDPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP add8
+adddone:
+	VZEROUPPER
+	RET
+
+// func sumAVX2(x *float32, n int) float32
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JLT sum8
+sum32:
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE sum32
+sum8:
+	TESTQ CX, CX
+	JZ sumdone
+	VADDPS 0(SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP sum8
+sumdone:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func gatherAVX2(dst, src *float32, idx *int32, n int)
+// VGATHERDPS loads the lanes whose mask has the sign bit set and clears the
+// mask: the mask is NOT idx, so negative indices load nothing and keep the
+// zero the destination starts with.
+TEXT ·gatherAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ idx+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	CMPQ CX, $16
+	JLT gather8
+gather16:
+	VMOVDQU 0(DX), Y2
+	VMOVDQU 32(DX), Y3
+	VPXOR Y15, Y2, Y4
+	VPXOR Y15, Y3, Y5
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VGATHERDPS Y4, (SI)(Y2*4), Y0
+	VGATHERDPS Y5, (SI)(Y3*4), Y1
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE gather16
+gather8:
+	TESTQ CX, CX
+	JZ gatherdone
+	VMOVDQU 0(DX), Y2
+	VPXOR Y15, Y2, Y4
+	VXORPS Y0, Y0, Y0
+	VGATHERDPS Y4, (SI)(Y2*4), Y0
+	VMOVUPS Y0, 0(DI)
+gatherdone:
+	VZEROUPPER
+	RET
+
+// Stride-2 3×3 unfold and fold (AVX-512). For each ky: DX is the current
+// output row of tap (ky, 0), the taps (ky, 1) and (ky, 2) are one and two
+// rows of col further ((DX)(R8*1), (DX)(R8*2)), CX is the input row, BX
+// the output row number.
+// Masks: K1 and K2 the 2·wo values of an input row (two registers), K3 the
+// wo values of an output row, K4 all lanes but 0, K5 wo−1 lanes.
+
+// func unfold3x3s2AVX512(col *float32, ld int, plane *float32, ho, wo int, idx *int32)
+TEXT ·unfold3x3s2AVX512(SB), NOSPLIT, $0-48
+	MOVQ col+0(FP), DI
+	MOVQ ld+8(FP), R8
+	SHLQ $2, R8
+	MOVQ plane+16(FP), SI
+	MOVQ ho+24(FP), R9
+	MOVQ wo+32(FP), R10
+	MOVQ idx+40(FP), AX
+	MOVQ R10, CX
+	SHLQ $1, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K2
+	MOVQ R10, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K3
+	MOVL $0xfffe, BX
+	KMOVW BX, K4
+	MOVQ R10, R11
+	SHLQ $3, R11
+	MOVQ R10, R12
+	SHLQ $2, R12
+	VMOVDQU32 0(AX), Z10
+	VMOVDQU32 64(AX), Z11
+	VMOVDQU32 128(AX), Z12
+	VPXORD Z15, Z15, Z15
+	XORQ R13, R13
+ukyloop:
+	// DX = first output row of tap (ky, 0); CX = input row 2·0+ky−1.
+	MOVQ R13, AX
+	IMULQ $3, AX
+	IMULQ R8, AX
+	LEAQ (DI)(AX*1), DX
+	MOVQ R13, AX
+	DECQ AX
+	IMULQ R11, AX
+	LEAQ (SI)(AX*1), CX
+	XORQ BX, BX
+	TESTQ R13, R13
+	JNZ uoyloop
+	// ky = 0, oy = 0 reads input row −1: padding.
+	VMOVUPS Z15, K3, (DX)
+	VMOVUPS Z15, K3, (DX)(R8*1)
+	VMOVUPS Z15, K3, (DX)(R8*2)
+	ADDQ R12, DX
+	ADDQ R11, CX
+	ADDQ R11, CX
+	INCQ BX
+uoyloop:
+	CMPQ BX, R9
+	JGE uoydone
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VMOVDQA32 Z10, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVDQA32 Z11, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVDQA32 Z12, Z6
+	VPERMI2PS.Z Z1, Z0, K4, Z6
+	VMOVUPS Z6, K3, (DX)
+	VMOVUPS Z4, K3, (DX)(R8*1)
+	VMOVUPS Z5, K3, (DX)(R8*2)
+	ADDQ R12, DX
+	ADDQ R11, CX
+	ADDQ R11, CX
+	INCQ BX
+	JMP uoyloop
+uoydone:
+	INCQ R13
+	CMPQ R13, $3
+	JLT ukyloop
+	VZEROUPPER
+	RET
+
+// func fold3x3s2AVX512(plane, col *float32, ld, ho, wo int, idx *int32)
+// The taps ky = 1 and 2 cover the even and the odd input rows once each,
+// so they store; ky = 0, last, adds onto the odd rows. The plane need not
+// be cleared first.
+TEXT ·fold3x3s2AVX512(SB), NOSPLIT, $0-48
+	MOVQ plane+0(FP), SI
+	MOVQ col+8(FP), DI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ ho+24(FP), R9
+	MOVQ wo+32(FP), R10
+	MOVQ idx+40(FP), AX
+	MOVQ R10, CX
+	SHLQ $1, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K2
+	MOVQ R10, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K3
+	SHRQ $1, BX
+	KMOVW BX, K5
+	MOVQ R10, R11
+	SHLQ $3, R11
+	MOVQ R10, R12
+	SHLQ $2, R12
+	VMOVDQU32 192(AX), Z10
+	VMOVDQU32 256(AX), Z11
+	MOVQ $1, R13 // ky: 1, 2, then 0
+fkyloop:
+	MOVQ R13, AX
+	IMULQ $3, AX
+	IMULQ R8, AX
+	LEAQ (DI)(AX*1), DX
+	MOVQ R13, AX
+	DECQ AX
+	IMULQ R11, AX
+	LEAQ (SI)(AX*1), CX
+	XORQ BX, BX
+	TESTQ R13, R13
+	JNZ foyloop
+	// ky = 0, oy = 0 went to input row −1: nothing to add.
+	ADDQ R12, DX
+	ADDQ R11, CX
+	ADDQ R11, CX
+	INCQ BX
+foyloop:
+	CMPQ BX, R9
+	JGE foydone
+	// even pixels: tap 1; odd pixels: tap 2 plus tap 0 one lane on.
+	VMOVUPS.Z (DX)(R8*1), K3, Z4
+	VMOVUPS.Z (DX)(R8*2), K3, Z5
+	VMOVUPS.Z 4(DX), K5, Z6
+	VADDPS Z6, Z5, Z5
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z5, Z4, Z0
+	VMOVDQA32 Z11, Z1
+	VPERMI2PS Z5, Z4, Z1
+	TESTQ R13, R13
+	JNZ fstore
+	VADDPS.Z (CX), Z0, K1, Z0
+	VADDPS.Z 64(CX), Z1, K2, Z1
+fstore:
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ R12, DX
+	ADDQ R11, CX
+	ADDQ R11, CX
+	INCQ BX
+	JMP foyloop
+foydone:
+	TESTQ R13, R13
+	JZ fdone
+	INCQ R13
+	CMPQ R13, $3
+	JLT fkyloop
+	XORQ R13, R13
+	JMP fkyloop
+fdone:
+	VZEROUPPER
+	RET
