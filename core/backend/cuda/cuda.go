@@ -43,7 +43,6 @@ type CUDA struct {
 	args [32]uint64
 
 	scratch *Buf // grows on demand: partial sums, …
-	sumHost [1]float32
 
 	ops  opsState  // ops.go
 	gemm gemmState // gemm.go
