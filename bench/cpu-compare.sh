@@ -21,7 +21,10 @@ step=1
 gemm=1
 avx512=1
 gemm_threads="1 2"
-shapes="512x512x64 512x64x512 512x512x512 64x512x512 16x784x9 32x196x144 64x49x288 128x49x1152 16x1024x27 1152x49x128 64x576x1024 1024x1024x1024"
+# The trainer's GEMMs as torch.mm would run them: linear layers (batch
+# 2×256), per-image convolutions Cout × Ho·Wo × Cin·9, and the 7×7-output
+# convolutions as byol-lab batches them (9 and 4 images to a GEMM).
+shapes="512x512x64 512x64x512 512x512x512 64x512x512 16x784x9 32x196x144 64x49x288 64x441x288 128x49x1152 128x196x576 16x1024x27 1152x49x128 64x576x1024 1024x1024x1024"
 
 usage() {
 	cat <<EOF
@@ -34,7 +37,9 @@ usage: $0 [options]
   -S "SHAPES"   SGEMM shapes MxNxK (default: the model's, and 1024³; 4096³ is always run)
   --no-step     skip the training steps
   --no-gemm     skip SGEMM
-  --no-avx512   skip the PyTorch run with ATEN_CPU_CAPABILITY=avx512
+  --no-avx512   skip the PyTorch runs with ATEN_CPU_CAPABILITY=avx512 (plain,
+                and with OMP_WAIT_POLICY=passive, which keeps PyTorch's OpenMP
+                threads from spinning at barriers when other jobs hold the cores)
 Environment: PYTHON (default /usr/bin/python3: Debian's torch 1.13 and numpy),
 OPENBLAS_CORETYPE (default Cooperlake: OpenBLAS 0.3.21 may not know the CPU).
 EOF
@@ -61,7 +66,7 @@ py=${PYTHON:-/usr/bin/python3}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Cooperlake}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-results=$work/results # lines: key impl value
+results=$work/results # lines: key impl round value
 
 log() { echo "$*" >&2; }
 
@@ -76,25 +81,34 @@ median() {
 }
 
 # get KEY IMPL: the median of the recorded values
-get() { awk -v k="$1" -v i="$2" '$1 == k && $2 == i {print $3}' "$results" | median; }
+get() { awk -v k="$1" -v i="$2" '$1 == k && $2 == i {print $4}' "$results" | median; }
 
-# ratio A B: A/B to two decimals, "-" when either is missing
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# ratio KEY A B...: the median over rounds of A over the best of B... in
+# the same round (the load drifts between rounds far more than within
+# one), to two decimals
+ratio() {
+	k=$1 a=$2
+	shift 2
+	awk -v k="$k" -v a="$a" -v bs=" $* " '$1 == k && $2 == a {x[$3] = $4}
+		$1 == k && index(bs, " " $2 " ") && $4 > y[$3] {y[$3] = $4}
+		END { for (r in x) if (y[r] > 0) print x[r] / y[r] }' "$results" |
+		median | awk '{ if ($1 == "-") print "-"; else printf "%.2f\n", $1 }'
+}
 
 run_ours() { # arch
 	"$work/byol-lab" bench --dataset mnist --arch "$1" --batch 256 --threads "$threads" \
 		--warmup "$warmup" --timed "$timed" | sed -n 's/.* \([0-9.]*\) img\/s.*/\1/p'
 }
 
-run_torch() { # arch capability
-	env ${2:+ATEN_CPU_CAPABILITY=$2} "$py" "$root/bench/torch_byol.py" --device cpu --dataset mnist \
+run_torch() { # arch capability [omp-wait-policy]
+	env ${2:+ATEN_CPU_CAPABILITY=$2} ${3:+OMP_WAIT_POLICY=$3} "$py" "$root/bench/torch_byol.py" --device cpu --dataset mnist \
 		--arch "$1" --batch 256 --threads "$threads" --steps "$timed" --warmup "$warmup" |
 		sed -n 's/.*"img_per_s": \([0-9.]*\).*/\1/p'
 }
 
-record() { # key impl value
-	[ -n "$3" ] && echo "$1 $2 $3" >>"$results"
-	log "  $1 $2: ${3:-failed}"
+record() { # key impl round value
+	[ -n "$4" ] && echo "$1 $2 $3 $4" >>"$results"
+	log "  $1 $2: ${4:-failed}"
 }
 
 touch "$results"
@@ -102,7 +116,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ "$step" = 1 ]; then
 	sides="ours torch"
-	[ "$avx512" = 1 ] && sides="$sides torch512"
+	[ "$avx512" = 1 ] && sides="$sides torch512 torch512p"
 	for r in $(seq "$rounds"); do
 		for arch in $archs; do
 			# Alternate the order between rounds so neither side always
@@ -112,9 +126,10 @@ if [ "$step" = 1 ]; then
 			log "round $r/$rounds, $arch: $order"
 			for s in $order; do
 				case $s in
-				ours) record "step-$arch" ours "$(run_ours "$arch")" ;;
-				torch) record "step-$arch" torch "$(run_torch "$arch" "")" ;;
-				torch512) record "step-$arch" torch512 "$(run_torch "$arch" avx512)" ;;
+				ours) record "step-$arch" ours "$r" "$(run_ours "$arch")" ;;
+				torch) record "step-$arch" torch "$r" "$(run_torch "$arch" "")" ;;
+				torch512) record "step-$arch" torch512 "$r" "$(run_torch "$arch" avx512)" ;;
+				torch512p) record "step-$arch" torch512p "$r" "$(run_torch "$arch" avx512 passive)" ;;
 				esac
 			done
 		done
@@ -129,17 +144,17 @@ if [ "$gemm" = 1 ]; then
 			log "round $r/$rounds, SGEMM, $t thread(s)"
 			SGEMM_SHAPES=$csv SGEMM_THREADS=$t "$work/gemm.test" -test.run '^$' \
 				-test.bench 'SgemmShapes' -test.benchtime 300ms |
-				awk -v t="$t" '/^BenchmarkSgemmShapes/ {
-					split($1, p, "/"); for (i = 2; i < NF; i++) if ($(i + 1) == "med-GFLOP/s") print "gemm-" p[2] "-" t, "ours", $i }' >>"$results"
+				awk -v t="$t" -v r="$r" '/^BenchmarkSgemmShapes/ {
+					split($1, p, "/"); for (i = 2; i < NF; i++) if ($(i + 1) == "med-GFLOP/s") print "gemm-" p[2] "-" t, "ours", r, $i }' >>"$results"
 			"$py" "$root/bench/torch_gemm.py" --device cpu --threads "$t" --runs 15 --warmup 3 $shapes |
 				"$py" -c '
 import json, sys
-t = sys.argv[1]
+t, rnd = sys.argv[1], sys.argv[2]
 for line in sys.stdin:
     r = json.loads(line)
     k = "gemm-%s-%s" % (r["shape"], t)
-    print(k, "numpy", r["numpy_gflops"])
-    print(k, "torch", r["torch_fp32_gflops"])' "$t" >>"$results"
+    print(k, "numpy", rnd, r["numpy_gflops"])
+    print(k, "torch", rnd, r["torch_fp32_gflops"])' "$t" "$r" >>"$results"
 		done
 	done
 	ghz=$("$work/gemm.test" -test.run '^$' -test.bench 'Clock' -test.benchtime 10x |
@@ -148,16 +163,18 @@ fi
 
 echo
 echo "byol-lab vs PyTorch $("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
-echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg); medians of $rounds round(s)"
+echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "medians of $rounds round(s); a ratio is the median of the ratios within each round"
 if [ "$step" = 1 ]; then
 	echo
 	echo "BYOL training step, MNIST, batch 256, augmentations included, $threads threads (img/s)"
-	printf "%-6s %10s %10s %14s %8s %12s\n" arch byol-lab torch torch-avx512 ratio ratio-avx512
+	echo "(torch-512: ATEN_CPU_CAPABILITY=avx512; torch-512p: also OMP_WAIT_POLICY=passive;"
+	echo " vs-torch: byol-lab/torch; vs-best: byol-lab over the best PyTorch run of the round)"
+	printf "%-6s %9s %9s %10s %11s %9s %8s\n" arch byol-lab torch torch-512 torch-512p vs-torch vs-best
 	for arch in $archs; do
-		o=$(get "step-$arch" ours)
-		t=$(get "step-$arch" torch)
-		t5=$(get "step-$arch" torch512)
-		printf "%-6s %10s %10s %14s %8s %12s\n" "$arch" "$o" "$t" "$t5" "$(ratio "$o" "$t")" "$(ratio "$o" "$t5")"
+		printf "%-6s %9s %9s %10s %11s %9s %8s\n" "$arch" "$(get "step-$arch" ours)" "$(get "step-$arch" torch)" \
+			"$(get "step-$arch" torch512)" "$(get "step-$arch" torch512p)" \
+			"$(ratio "step-$arch" ours torch)" "$(ratio "step-$arch" ours torch torch512 torch512p)"
 	done
 fi
 if [ "$gemm" = 1 ]; then
@@ -171,7 +188,7 @@ if [ "$gemm" = 1 ]; then
 			tt=$(get "gemm-$s-$t" torch)
 			peak=$(awk -v o="$o" -v g="${ghz:-0}" -v t="$t" 'BEGIN { if (o == "-" || g == 0) print "-"; else printf "%.0f%%", 100 * o / (32 * g * t) }')
 			[ "$o$n" = "--" ] && continue
-			printf "%-16s %3s %9s %9s %9s %9s %8s\n" "$s" "$t" "$o" "$n" "$tt" "$(ratio "$o" "$n")" "$peak"
+			printf "%-16s %3s %9s %9s %9s %9s %8s\n" "$s" "$t" "$o" "$n" "$tt" "$(ratio "gemm-$s-$t" ours numpy)" "$peak"
 		done
 	done
 fi

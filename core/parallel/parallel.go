@@ -120,8 +120,9 @@ func (p *Pool) work(w *worker) {
 	}
 }
 
-// spinUntil polls cond for up to SpinWait and reports whether it came true.
-// It yields now and then so that other goroutines are not kept off this P.
+// spinUntil polls cond for up to the pool's spin time and reports whether it
+// came true. It yields now and then so that other goroutines are not kept
+// off this P.
 func (p *Pool) spinUntil(cond func() bool) bool {
 	if p.spin <= 0 {
 		return cond()

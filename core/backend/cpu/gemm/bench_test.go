@@ -64,8 +64,9 @@ func BenchmarkSgemm(b *testing.B) {
 }
 
 // nnShapes are benchShapes without transposes (as numpy and torch.mm run
-// them), for BenchmarkSgemmShapes.
-const nnShapes = "512x512x64,512x64x512,512x512x512,64x512x512,16x784x9,32x196x144,64x49x288,128x49x1152,16x1024x27,1152x49x128,64x576x1024,1024x1024x1024"
+// them), for BenchmarkSgemmShapes, and the convolutions with 7×7 outputs as
+// the backend runs them, several images to a GEMM (tiny's 9, small's 4).
+const nnShapes = "512x512x64,512x64x512,512x512x512,64x512x512,16x784x9,32x196x144,64x49x288,64x441x288,128x49x1152,128x196x576,16x1024x27,1152x49x128,64x576x1024,1024x1024x1024"
 
 // BenchmarkSgemmShapes times C = A·B (no transposes, m×k times k×n) for the
 // shapes in $SGEMM_SHAPES (MxNxK, comma-separated; default nnShapes) on
