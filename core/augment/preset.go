@@ -50,11 +50,14 @@ func rgbPreset(mean, std []float64) Config {
 }
 
 // shapesPreset is the RGB preset with free rotation (shapes come in every
-// orientation) and the hue jitter turned up to a full turn (0.5). Each
-// shape's colour is one of 8 hues 45° apart, so the paper's ±36° keeps the
-// colour recognisable across views and BYOL takes the colour shortcut;
-// rotating hue freely takes that away (kNN on colour drops from ~68 % to
-// ~43 % after 500 steps). Switching colour jitter off brings it back.
+// orientation) and the hue jitter turned up to a full turn (0.5). The
+// colours are 8 hues 25–65° apart at one luma, so the paper's ±36° keeps
+// the colour recognisable across views and BYOL takes the colour shortcut;
+// rotating hue freely takes that away. Switching colour jitter off brings
+// it back: in lesson 4's runs (batch 64, 300 steps) kNN on colour falls
+// from 81 % to 76 % with jitter and stays at 81 % without. Crops of at
+// least a quarter of the image keep part of a shape (each is 8–15 px
+// across); a minimum of 0.4 learned no better.
 func shapesPreset() Config {
 	c := rgbPreset([]float64{0.5}, []float64{0.5})
 	for v := range c.Views {

@@ -35,17 +35,23 @@ var colourHues = []float64{0, 30, 55, 120, 180, 225, 275, 320}
 
 const hueJitter = 8
 
-// Shapes generates the embedded default dataset: 32×32 RGB images of
-// ShapeClasses drawn at random position, scale, aspect, rotation and colour
-// on textured two-colour backgrounds.
+// Shapes generates the embedded default dataset: 32×32 RGB images, each
+// showing three or four copies of one of ShapeClasses in one colour, at
+// random positions, sizes and rotations on a darker, softly textured
+// background.
 //
-// The variation is deliberately strong so that nearest neighbours in pixel
-// space mostly match colour and layout rather than shape, while the shape
-// stays large and anti-aliased enough for a small CNN trained with crop and
-// colour augmentations to recognise it. Each image is drawn from its own
-// random stream keyed by (seed, split, index), so the output is identical
-// however many CPUs render it. (Builds that fuse multiply-adds, such as
-// arm64 or GOAMD64=v3, may round a rare pixel differently.)
+// The layout is what defeats nearest neighbours in pixel space: with the
+// copies scattered anew in every image, two images of the same shape share
+// few foreground pixels, so pixel neighbours mostly match the colour. A
+// convolutional encoder sees the same local outline (corners, curves, tips)
+// wherever a copy lies, and crops keep at least part of one, so learning
+// invariance to crop, rotation and colour finds the shape. All colours have
+// the same luma: the colour is in the hue alone, which colour jitter
+// randomises, and left alone it is the shortcut BYOL takes. Each image is
+// drawn from its own random stream keyed by (seed, split, index), so the
+// output is identical however many CPUs render it. (Builds that fuse
+// multiply-adds, such as arm64 or GOAMD64=v3, may round a rare pixel
+// differently.)
 func Shapes(cfg ShapesConfig) (*Dataset, error) {
 	if cfg.TrainN < 0 || cfg.TestN < 0 {
 		return nil, fmt.Errorf("data: shapes: negative image count (train %d, test %d)", cfg.TrainN, cfg.TestN)
@@ -94,43 +100,48 @@ func shapesSplit(n int, seed, split uint64) *Split {
 
 type rgb [3]float64
 
+// maxCopies bounds the copies of the shape in one image.
+const maxCopies = 4
+
+// shapeCopy is one placed copy: centre, semi-axes (px), rotation, and the
+// squared radius outside which it cannot cover a pixel.
+type shapeCopy struct {
+	cx, cy, ax, ay, cos, sin, reach float64
+}
+
 // shapeRenderer holds per-goroutine scratch so rendering does not allocate.
 type shapeRenderer struct {
 	bgNoise, fgNoise valueNoise
+	copies           [maxCopies]shapeCopy
 }
 
 func (r *shapeRenderer) render(dst []uint8, shape, colour int, rng *rand.Rand) {
 	const n = ShapesSize
-	fg := hsv(colourHues[colour]+(2*rng.Float64()-1)*hueJitter, 0.55+0.45*rng.Float64(), 0.55+0.45*rng.Float64())
-	bg0, bg1 := background(fg, rng), background(fg, rng)
+	// Foreground at a fixed luma, above the background's: the outline
+	// shows in every channel and in grayscale views, and a hue-blind
+	// outline detector sees every colour alike. (With luma tied to hue,
+	// yellow bright and blue dark, and with only vivid colours, the learned
+	// features kept the colour even under full hue jitter.)
+	fg := hsv(colourHues[colour]+(2*rng.Float64()-1)*hueJitter, 0.4+0.6*rng.Float64(), 0.8+0.2*rng.Float64())
+	fg = withLuma(fg, 0.5+0.1*rng.Float64())
+	bg0, bg1 := background(rng, colour), background(rng, colour)
 
 	// Background: a linear gradient between two colours at a random angle,
-	// modulated in brightness by smooth value noise.
+	// modulated in brightness by smooth value noise too coarse to look like
+	// an outline.
 	ga := 2 * math.Pi * rng.Float64()
 	gx, gy := math.Cos(ga)/n, math.Sin(ga)/n
-	r.bgNoise.init(3+rng.IntN(4), 0.05+0.2*rng.Float64(), rng)
+	r.bgNoise.init(3+rng.IntN(4), 0.05+0.1*rng.Float64(), rng)
 
-	// Foreground texture: flat, stripes or blotches.
+	// Foreground texture: flat, stripes or blotches, mild enough that the
+	// outline stays the strongest edge.
 	tex := rng.IntN(3)
-	ta, sa := 0.1+0.2*rng.Float64(), 2*math.Pi*rng.Float64()
+	ta, sa := 0.05+0.1*rng.Float64(), 2*math.Pi*rng.Float64()
 	sf := 2 * math.Pi / (4 + 6*rng.Float64()) // stripe period 4–10 px
 	sx, sy, sp := math.Cos(sa)*sf, math.Sin(sa)*sf, 2*math.Pi*rng.Float64()
 	r.fgNoise.init(3+rng.IntN(4), ta, rng)
 
-	// Placement: radius 6.5–13 px (the shape spans 40–80% of the image),
-	// mild anisotropy, any rotation, centre chosen so at most ~15% of the
-	// radius leaves the frame.
-	rad := 6.5 + 6.5*rng.Float64()
-	asp := 0.85 + 0.3*rng.Float64()
-	ax, ay := rad*asp, rad/asp
-	ext := max(ax, ay)
-	cx := 0.85*ext + (n-1.7*ext)*rng.Float64()
-	cy := 0.85*ext + (n-1.7*ext)*rng.Float64()
-	rot := 2 * math.Pi * rng.Float64()
-	cr, sr := math.Cos(rot), math.Sin(rot)
-	reach := (ext + 1) * (ext + 1) // every shape lies inside the unit disc
-	pxPerUnit := min(ax, ay)
-	sigma := 0.01 + 0.04*rng.Float64()
+	copies := r.place(rng)
 
 	for y := range n {
 		for x := range n {
@@ -141,53 +152,105 @@ func (r *shapeRenderer) render(dst []uint8, shape, colour int, rng *rand.Rand) {
 			for k := range c {
 				c[k] = (bg0[k] + (bg1[k]-bg0[k])*t) * bn
 			}
-			dx, dy := px-cx, py-cy
-			if dx*dx+dy*dy < reach {
-				u := (cr*dx + sr*dy) / ax
-				v := (-sr*dx + cr*dy) / ay
-				// Signed distance → coverage of a one-pixel box: cheap,
-				// exact enough anti-aliasing at 32 px.
-				cov := min(max(0.5-shapeSDF(shape, u, v)*pxPerUnit, 0), 1)
-				if cov > 0 {
-					f := 1.0
-					switch tex {
-					case 1:
-						f += ta * math.Sin(px*sx+py*sy+sp)
-					case 2:
-						f += r.fgNoise.at(px/n, py/n)
-					}
-					for k := range c {
-						c[k] += (fg[k]*f - c[k]) * cov
-					}
+			cov := 0.0
+			for i := range copies {
+				s := &copies[i]
+				dx, dy := px-s.cx, py-s.cy
+				if dx*dx+dy*dy < s.reach {
+					u := (s.cos*dx + s.sin*dy) / s.ax
+					v := (-s.sin*dx + s.cos*dy) / s.ay
+					// Signed distance → coverage of a one-pixel box:
+					// cheap, exact enough anti-aliasing at 32 px.
+					cov = max(cov, min(max(0.5-shapeSDF(shape, u, v)*min(s.ax, s.ay), 0), 1))
 				}
 			}
+			if cov > 0 {
+				f := 1.0
+				switch tex {
+				case 1:
+					f += ta * math.Sin(px*sx+py*sy+sp)
+				case 2:
+					f += r.fgNoise.at(px/n, py/n)
+				}
+				for k := range c {
+					c[k] += (fg[k]*f - c[k]) * cov
+				}
+			}
+			// A fixed noise level: one that varied per image would be a
+			// cue that survives every augmentation but blur.
 			noise := rng.Uint64()
 			for k := range c {
-				dst[(k*n+y)*n+x] = toByte(c[k] + sigma*approxNormal(noise>>(21*k)))
+				dst[(k*n+y)*n+x] = toByte(c[k] + 0.02*approxNormal(noise>>(21*k)))
 			}
 		}
 	}
 }
 
-// background draws a random colour far enough from fg that the shape stays
-// visible; after a few failures it takes a dark or light grey, whichever is
-// further from fg.
-func background(fg rgb, rng *rand.Rand) rgb {
-	for range 20 {
-		c := hsv(360*rng.Float64(), 0.8*rng.Float64(), 0.1+0.85*rng.Float64())
-		if dist(c, fg) > 0.45 {
-			return c
+// place scatters three or four copies of the shape, radius 4–7 px, mild
+// anisotropy, any rotation, no two overlapping and at most ~15% of a radius
+// outside the frame. A candidate that collides is redrawn, a bounded number
+// of times, so a crowded image keeps fewer copies (2% two, rarely one).
+func (r *shapeRenderer) place(rng *rand.Rand) []shapeCopy {
+	const n = ShapesSize
+	want := 3 + rng.IntN(2)
+	placed := 0
+	for range 50 {
+		if placed == want {
+			break
+		}
+		rad := 4 + 3*rng.Float64()
+		asp := 0.9 + 0.2*rng.Float64()
+		ax, ay := rad*asp, rad/asp
+		ext := max(ax, ay)
+		cx := 0.85*ext + (n-1.7*ext)*rng.Float64()
+		cy := 0.85*ext + (n-1.7*ext)*rng.Float64()
+		rot := 2 * math.Pi * rng.Float64()
+		free := true
+		for _, o := range r.copies[:placed] {
+			// Every shape lies inside its unit disc: discs a pixel apart
+			// never touch.
+			if math.Hypot(o.cx-cx, o.cy-cy) < ext+max(o.ax, o.ay)+1 {
+				free = false
+				break
+			}
+		}
+		if free {
+			r.copies[placed] = shapeCopy{cx, cy, ax, ay, math.Cos(rot), math.Sin(rot), (ext + 1) * (ext + 1)}
+			placed++
 		}
 	}
-	dark, light := rgb{0.12, 0.12, 0.12}, rgb{0.9, 0.9, 0.9}
-	if dist(dark, fg) > dist(light, fg) {
-		return dark
-	}
-	return light
+	return r.copies[:placed]
 }
 
-func dist(a, b rgb) float64 {
-	return math.Sqrt((a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2]))
+// background draws a dark colour whose hue is at least 40° from the shape's
+// colour, so the shapes stand out also in hue. Its brightness varies enough
+// that the colour of an image is not all foreground, but not from black to
+// white: with such backgrounds BYOL learned to match views by background
+// brightness instead of shape.
+func background(rng *rand.Rand, colour int) rgb {
+	for {
+		h := 360 * rng.Float64()
+		if d := math.Abs(math.Mod(h-colourHues[colour]+540, 360) - 180); d > 40 {
+			return hsv(h, 0.2+0.4*rng.Float64(), 0.1+0.3*rng.Float64())
+		}
+	}
+}
+
+// withLuma darkens c, or mixes it with white, to luma y (the weights of
+// augment's grayscale).
+func withLuma(c rgb, y float64) rgb {
+	l := 0.299*c[0] + 0.587*c[1] + 0.114*c[2]
+	if l >= y {
+		for k := range c {
+			c[k] *= y / l
+		}
+		return c
+	}
+	t := (y - l) / (1 - l)
+	for k := range c {
+		c[k] += t * (1 - c[k])
+	}
+	return c
 }
 
 // hsv converts hue (degrees, any range), saturation and value in [0,1] to RGB.

@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -77,6 +78,50 @@ func TestShapesDefaultsAndBalance(t *testing.T) {
 	}
 }
 
+// TestShapesPlacement checks the layout the design relies on: several
+// copies per image, inside the frame, never overlapping.
+func TestShapesPlacement(t *testing.T) {
+	var r shapeRenderer
+	total := 0
+	const n = 2000
+	for i := range n {
+		copies := r.place(rand.New(rand.NewPCG(1, uint64(i))))
+		if len(copies) < 1 || len(copies) > maxCopies {
+			t.Fatalf("image %d: %d copies", i, len(copies))
+		}
+		total += len(copies)
+		for j, a := range copies {
+			ra := max(a.ax, a.ay)
+			if a.cx < 0.85*ra-1e-9 || a.cx > ShapesSize-0.85*ra+1e-9 || a.cy < 0.85*ra-1e-9 || a.cy > ShapesSize-0.85*ra+1e-9 {
+				t.Errorf("image %d: copy %d (centre %.1f,%.1f radius %.1f) leaves the frame", i, j, a.cx, a.cy, ra)
+			}
+			for _, b := range copies[:j] {
+				if math.Hypot(a.cx-b.cx, a.cy-b.cy) < ra+max(b.ax, b.ay) {
+					t.Errorf("image %d: copies overlap", i)
+				}
+			}
+		}
+	}
+	if mean := float64(total) / n; mean < 3 {
+		t.Errorf("%.2f copies per image on average, want at least 3", mean)
+	}
+}
+
+// TestShapesEqualLuma checks that every colour class comes out at the luma
+// asked for, so luma says nothing about the colour.
+func TestShapesEqualLuma(t *testing.T) {
+	for i, h := range colourHues {
+		for _, sv := range [][2]float64{{0.4, 0.8}, {1, 1}} {
+			for _, y := range []float64{0.5, 0.6} {
+				c := withLuma(hsv(h, sv[0], sv[1]), y)
+				if l := 0.299*c[0] + 0.587*c[1] + 0.114*c[2]; math.Abs(l-y) > 1e-9 || min(c[0], c[1], c[2]) < 0 || max(c[0], c[1], c[2]) > 1 {
+					t.Errorf("%s (s %v, v %v) at luma %v: got %v, luma %v", ColourClasses[i], sv[0], sv[1], y, c, l)
+				}
+			}
+		}
+	}
+}
+
 // TestShapesRawPixelKNN checks the dataset's design goal: nearest neighbours
 // in pixel space should find the colour but not the shape. The default run
 // uses a reduced bank to stay fast; BYOL_SHAPES_FULL_KNN=1 measures the full
@@ -98,11 +143,12 @@ func TestShapesRawPixelKNN(t *testing.T) {
 	t.Logf("raw-pixel kNN (k=20, T=0.07, %d queries vs %d bank, %v): shape %.1f%% (chance %.1f%%), colour %.1f%% (chance %.1f%%)",
 		ds.Test.N, ds.Train.N, time.Since(start),
 		100*accs[0], 100/float64(len(ShapeClasses)), 100*accs[1], 100/float64(len(ColourClasses)))
-	if accs[0] > 0.45 {
-		t.Errorf("raw-pixel kNN finds the shape %.1f%% of the time; the dataset should defeat it (< 45%%)", 100*accs[0])
+	if accs[0] > 0.30 {
+		t.Errorf("raw-pixel kNN finds the shape %.1f%% of the time; the dataset should defeat it (< 30%%)", 100*accs[0])
 	}
-	if chance := 1 / float64(len(ColourClasses)); accs[1] < 2*chance {
-		t.Errorf("raw-pixel kNN finds the colour only %.1f%% of the time; want clearly above chance %.1f%%", 100*accs[1], 100*chance)
+	// The colour shortcut lesson needs colour to be what pixels find.
+	if accs[1] < 0.5 {
+		t.Errorf("raw-pixel kNN finds the colour only %.1f%% of the time; want at least 50%%", 100*accs[1])
 	}
 }
 
