@@ -6,7 +6,8 @@
 #   scripts/gpu-check.sh run       on the GPU machine (no Go there), in one call:
 #                                  (a) conformance: every backend op vs the CPU backend
 #                                  (b) whole BYOL steps, CPU vs CUDA
-#                                  (c) benchmarks: SGEMM, training throughput, live lab
+#                                  (c) benchmarks: SGEMM, training throughput, live lab,
+#                                      and a per-kernel profile of the steps
 #                                  (d) the same configurations in PyTorch on the same GPU
 #
 # With the device tool: run(command="sh scripts/gpu-check.sh run", carry=[".gpu"]).
@@ -39,10 +40,12 @@ run)
 	echo "passed: $(grep -c -- '--- PASS' "$out/conformance.txt"), failed: $(grep -c -- '--- FAIL' "$out/conformance.txt")"
 
 	# (c)+(d): ours and PyTorch's step, same model, batch, augmentations on the GPU.
-	for cfg in "small 256 5 30" "resnet18 512 2 6"; do
+	# Then --profile times every kernel of a few more steps (each launch
+	# waited for): where the step's GPU time goes.
+	for cfg in "small 256 5 30 10" "resnet18 512 2 6 3"; do
 		set -- $cfg
 		step "(c)+(d) training step: arch $1, batch $2, shapes"
-		t 60 .gpu/byol-lab bench --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" 2>&1 | tee -a "$out/bench.txt"
+		t 60 .gpu/byol-lab bench --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"
 	done
 

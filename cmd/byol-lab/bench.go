@@ -4,15 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/byol-lab/byol-lab/core/backend"
-	"github.com/byol-lab/byol-lab/core/lab"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/device"
+	"github.com/byol-lab/byol-lab/core/lab"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -27,6 +27,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	timed := fs.Int("timed", 20, "timed steps")
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
+	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,8 +38,18 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *labRuns > 0 {
 		return benchLab(cfg, *labRuns, time.Duration(*seconds*float64(time.Second)), stdout)
 	}
-	if *warmup < 0 || *timed < 1 {
-		return fmt.Errorf("bench: --warmup must be ≥ 0 and --timed ≥ 1")
+	if *warmup < 0 || *timed < 1 || *profile < 0 {
+		return fmt.Errorf("bench: --warmup and --profile must be ≥ 0 and --timed ≥ 1")
+	}
+	var (
+		b    backend.Backend
+		prof device.Profiler
+	)
+	if *profile > 0 {
+		// Before the dataset loads, so a CPU run is refused at once.
+		if b, prof, err = device.OpenProfiled(cfg.Device); err != nil {
+			return err
+		}
 	}
 	ds, err := data.Load(cfg.Dataset, data.Options{DataDir: cfg.DataDir, Seed: cfg.Seed})
 	if err != nil {
@@ -46,9 +57,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	pool := parallel.New(cfg.Threads)
 	defer pool.Close()
-	b, err := device.Open(cfg.Device, pool)
-	if err != nil {
-		return err
+	if b == nil {
+		if b, err = device.Open(cfg.Device, pool); err != nil {
+			return err
+		}
 	}
 	t, err := byol.NewTrainer(cfg, b, pool, ds.Train)
 	if err != nil {
@@ -69,7 +81,18 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ips := float64(*timed*cfg.Batch) / el.Seconds()
 	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s: %.1f ms/step, %.0f img/s (two views each)\n",
 		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), 1000*el.Seconds()/float64(*timed), ips)
-	return nil
+	if prof == nil {
+		return nil
+	}
+	prof.Enable(true)
+	for i := 0; i < *profile; i++ {
+		if err := t.Step(); err != nil {
+			return err
+		}
+	}
+	prof.Enable(false)
+	fmt.Fprintf(stdout, "kernel profile over %d steps:\n", *profile)
+	return prof.Report(stdout, *profile)
 }
 
 // benchLab runs n copies of cfg in a lab with snapshots as fast as the lab

@@ -15,4 +15,16 @@ func init() {
 		}
 		return cuda.New(d)
 	}
+	openCUDAProfiled = func() (backend.Backend, Profiler, error) {
+		d, err := cuda.OpenGPU(0)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := cuda.NewProfiler(d)
+		b, err := cuda.New(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b, p, nil
+	}
 }

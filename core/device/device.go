@@ -3,7 +3,9 @@
 package device
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/byol-lab/byol-lab/core/backend"
@@ -38,8 +40,35 @@ func Open(name string, pool *parallel.Pool) (backend.Backend, error) {
 	return nil, fmt.Errorf("device %q: want cpu or cuda", name)
 }
 
+// Profiler times a backend's kernels one by one (bench --profile).
+type Profiler interface {
+	Enable(on bool)
+	Reset()
+	Report(w io.Writer, steps int) error
+}
+
+// OpenProfiled opens a backend of its own (not the shared GPU of Open) with
+// a Profiler over its kernels, disabled until enabled. Only cuda has one:
+// on the CPU, Go's profiler answers the same question.
+func OpenProfiled(name string) (backend.Backend, Profiler, error) {
+	switch name {
+	case "", "cpu":
+		return nil, nil, errors.New("the kernel profile needs --device cuda; for the CPU use " +
+			"go test -run '^$' -bench StepCPU -cpuprofile cpu.out ./core/backend/cpu/ and go tool pprof")
+	case "cuda":
+		if openCUDAProfiled == nil {
+			return nil, nil, errors.New(NoCUDA)
+		}
+		return openCUDAProfiled()
+	}
+	return nil, nil, fmt.Errorf("device %q: want cpu or cuda", name)
+}
+
 // HasCUDA reports whether this binary was built with CUDA support.
 func HasCUDA() bool { return openCUDA != nil }
 
-// openCUDA is set by cuda.go in builds with -tags cuda.
-var openCUDA func() (backend.Backend, error)
+// openCUDA and openCUDAProfiled are set by cuda.go in builds with -tags cuda.
+var (
+	openCUDA         func() (backend.Backend, error)
+	openCUDAProfiled func() (backend.Backend, Profiler, error)
+)

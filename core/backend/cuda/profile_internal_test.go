@@ -1,0 +1,96 @@
+package cuda
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// fakeDriver counts what reaches it and moves a fake clock: each launch
+// takes its kernel's number of milliseconds, copies 1 ms, and Sync nothing.
+type fakeDriver struct {
+	now      time.Time
+	launches int
+	syncs    int
+}
+
+func (d *fakeDriver) Device() string { return "fake" }
+func (d *fakeDriver) Kernel(name string) (Kernel, error) {
+	return Kernel(len(name)), nil // "a" takes 1 ms, "bbb" 3 ms
+}
+func (d *fakeDriver) Malloc(int) (Ptr, error)       { return 0, nil }
+func (d *fakeDriver) Free(Ptr)                      {}
+func (d *fakeDriver) HtoD(Ptr, unsafe.Pointer, int) { d.now = d.now.Add(time.Millisecond) }
+func (d *fakeDriver) DtoH(unsafe.Pointer, Ptr, int) { d.now = d.now.Add(time.Millisecond) }
+func (d *fakeDriver) DtoD(Ptr, Ptr, int)            { d.now = d.now.Add(time.Millisecond) }
+func (d *fakeDriver) Sync() error                   { d.syncs++; return nil }
+func (d *fakeDriver) Err() error                    { return nil }
+func (d *fakeDriver) Launch(k Kernel, _, _ Dim3, _ []uint64) {
+	d.launches++
+	d.now = d.now.Add(time.Duration(k) * time.Millisecond)
+}
+
+func TestProfilerChargesEachKernel(t *testing.T) {
+	fd := &fakeDriver{}
+	p := NewProfiler(fd)
+	p.clock = func() time.Time { return fd.now }
+	a, _ := p.Kernel("a")
+	b, _ := p.Kernel("bbb")
+
+	p.Launch(a, Dim3{}, Dim3{}, nil) // disabled: passed through, not timed
+	if fd.launches != 1 || fd.syncs != 0 || len(p.Profile()) != 0 {
+		t.Fatalf("disabled profiler: %d launches, %d syncs, profile %v", fd.launches, fd.syncs, p.Profile())
+	}
+	p.Enable(true)
+	for range 2 { // two "steps"
+		p.Launch(a, Dim3{}, Dim3{}, nil)
+		p.Launch(b, Dim3{}, Dim3{}, nil)
+		p.Launch(b, Dim3{}, Dim3{}, nil)
+		p.DtoH(nil, 0, 4)
+	}
+	got := p.Profile()
+	want := []KernelTime{{"bbb", 4, 12 * time.Millisecond}, {"a", 2, 2 * time.Millisecond}, {"copy device→host", 2, 2 * time.Millisecond}}
+	if len(got) != len(want) {
+		t.Fatalf("profile %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if fd.syncs != 2*8 {
+		t.Errorf("%d syncs for 8 timed calls: each must wait before and after", fd.syncs)
+	}
+
+	var out bytes.Buffer
+	if err := p.Report(&out, 2); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	wantLines := []string{
+		"kernel or copy calls/step ms/step share",
+		"bbb 2.0 6.000 75.0%",
+		"a 1.0 1.000 12.5%",
+		"copy device→host 1.0 1.000 12.5%",
+		"total (each launch waited for) 8.000 100.0%",
+	}
+	if len(lines) != len(wantLines) {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	for i, l := range lines {
+		if got := strings.Join(strings.Fields(l), " "); got != wantLines[i] {
+			t.Errorf("report line %d: %q, want %q", i, got, wantLines[i])
+		}
+		if n := utf8.RuneCountInString(l); i > 0 && n != utf8.RuneCountInString(lines[0]) {
+			t.Errorf("report line %d is %d characters wide, the header %d: columns do not line up", i, n, utf8.RuneCountInString(lines[0]))
+		}
+	}
+
+	p.Reset()
+	if err := p.Report(&out, 2); err == nil {
+		t.Error("an empty profile reported no error")
+	}
+}
