@@ -55,6 +55,10 @@ var _ backend.Backend = (*CUDA)(nil)
 // New resolves every kernel the backend uses on d.
 func New(d Driver) (*CUDA, error) {
 	c := &CUDA{d: d, fns: make([]Kernel, len(kernelNames))}
+	c.gemm.sms = gemmDefaultSMs
+	if sc, ok := d.(SMCounter); ok && sc.SMs() > 0 {
+		c.gemm.sms = sc.SMs()
+	}
 	for i, name := range kernelNames {
 		k, err := d.Kernel(name)
 		if err != nil {

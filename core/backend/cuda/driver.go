@@ -36,3 +36,9 @@ type Driver interface {
 	Sync() error
 	Err() error
 }
+
+// SMCounter is implemented by drivers that know their GPU's number of
+// streaming multiprocessors, which the GEMM's tiling plans for.
+type SMCounter interface {
+	SMs() int
+}

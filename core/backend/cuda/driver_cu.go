@@ -24,6 +24,7 @@ type gpu struct {
 	mu     sync.Mutex // one call at a time: shared args and staging state
 	dev    cu.Device
 	name   string
+	sms    int
 	ctx    cu.CUContext
 	mod    cu.Module
 	stream cu.Stream
@@ -60,6 +61,9 @@ func OpenGPU(ordinal int) (Driver, error) {
 	}
 	if g.name, err = g.dev.Name(); err != nil {
 		return nil, err
+	}
+	if g.sms, err = g.dev.Attribute(cu.MultiprocessorCount); err != nil {
+		return nil, fmt.Errorf("cuda: counting the SMs of %s: %w", g.name, err)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -102,6 +106,9 @@ func (g *gpu) setErr(err error) {
 		g.err = err
 	}
 }
+
+// SMs is the GPU's number of streaming multiprocessors.
+func (g *gpu) SMs() int { return g.sms }
 
 func (g *gpu) Device() string {
 	major, minor, _ := g.dev.ComputeCapability()

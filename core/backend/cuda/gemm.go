@@ -38,11 +38,11 @@ var (
 	kSplitKReduce = kernel("gemm_splitk_reduce")
 )
 
-// Tiling choices. The H100 and H200 have 132 SMs; the Driver does not
-// report a count, and on smaller GPUs the same choices only mean more
-// waves.
+// Tiling choices.
 const (
-	gemmSMs = 132
+	// gemmDefaultSMs plans for an H100 or H200 (132 SMs) where the driver
+	// does not count them (the emulator), so its plans are the GPU's.
+	gemmDefaultSMs = 132
 	// gemmMinKChunk keeps each split-K slice long enough (32 slices of 8)
 	// that the partials' extra traffic stays small next to the slice's work.
 	gemmMinKChunk = 256
@@ -63,6 +63,7 @@ const (
 // gemmState holds the split-K workspace and the TF32 switch.
 type gemmState struct {
 	tf32 bool
+	sms  int  // the GPU's streaming multiprocessors
 	work *Buf // split-K partial products, grown on demand
 
 	// Tests pin the tile and the split count to reach every kernel with
@@ -165,7 +166,7 @@ func (c *CUDA) gemmPlan(op *gemmOp) (t *gemmTile, splits, kchunk int) {
 	for _, cand := range tiles {
 		tm, tn := ceilDiv(op.m, cand.bm), ceilDiv(op.n, cand.bn)
 		padded := 2 * float64(tm*cand.bm) * float64(tn*cand.bn) * float64(op.batch)
-		slots := gemmSMs * cand.perSM
+		slots := c.gemm.sms * cand.perSM
 		for s := 1; s <= maxSplits; s++ {
 			kc := max(op.k, 1)
 			if s > 1 {

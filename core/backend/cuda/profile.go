@@ -35,6 +35,14 @@ func NewProfiler(d Driver) *Profiler {
 	return &Profiler{Driver: d, names: map[Kernel]string{}, stats: map[string]*kernelStat{}, clock: time.Now}
 }
 
+// SMs passes on the wrapped driver's SM count, if it has one (0 if not).
+func (p *Profiler) SMs() int {
+	if sc, ok := p.Driver.(SMCounter); ok {
+		return sc.SMs()
+	}
+	return 0
+}
+
 // Enable turns timing on or off.
 func (p *Profiler) Enable(on bool) { p.on = on }
 

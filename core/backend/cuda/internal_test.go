@@ -94,3 +94,42 @@ func TestProfilerChargesEachKernel(t *testing.T) {
 		t.Error("an empty profile reported no error")
 	}
 }
+
+// smDriver is a fakeDriver that counts its SMs.
+type smDriver struct {
+	fakeDriver
+	sms int
+}
+
+func (d *smDriver) SMs() int { return d.sms }
+
+func TestGemmPlansForTheDriversSMs(t *testing.T) {
+	for _, tc := range []struct {
+		d    Driver
+		want int
+	}{
+		{&fakeDriver{}, gemmDefaultSMs},
+		{&smDriver{sms: 66}, 66},
+		{NewProfiler(&smDriver{sms: 114}), 114}, // the profiler passes the count on
+		{NewProfiler(&fakeDriver{}), gemmDefaultSMs},
+	} {
+		c, err := New(tc.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.gemm.sms != tc.want {
+			t.Errorf("%T: plans for %d SMs, want %d", tc.d, c.gemm.sms, tc.want)
+		}
+	}
+	// Half the SMs hold half the blocks at once, so a grid that filled one
+	// wave on 132 SMs is split less (or not at all) on 66.
+	op := &gemmOp{m: 64, n: 576, k: 1 << 20, batch: 1}
+	full, _ := New(&smDriver{sms: 132})
+	half, _ := New(&smDriver{sms: 66})
+	_, s132, _ := full.gemmPlan(op)
+	_, s66, _ := half.gemmPlan(op)
+	t.Logf("64×576×2²⁰ (a filter gradient): %d splits on 132 SMs, %d on 66", s132, s66)
+	if s66 >= s132 {
+		t.Errorf("split-K %d on 66 SMs, %d on 132: fewer SMs need fewer splits to fill", s66, s132)
+	}
+}
