@@ -10,6 +10,7 @@ import (
 
 	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/backend/cuda"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -31,10 +32,10 @@ func Open(name string, pool *parallel.Pool) (backend.Backend, error) {
 	case "", "cpu":
 		return cpu.New(pool), nil
 	case "cuda":
-		if openCUDA == nil {
+		if openCUDADriver == nil {
 			return nil, fmt.Errorf("%s", NoCUDA)
 		}
-		gpuOnce.Do(func() { gpu, gpuErr = openCUDA() })
+		gpuOnce.Do(func() { gpu, _, gpuErr = openCUDA(false) })
 		return gpu, gpuErr
 	}
 	return nil, fmt.Errorf("device %q: want cpu or cuda", name)
@@ -43,7 +44,6 @@ func Open(name string, pool *parallel.Pool) (backend.Backend, error) {
 // Profiler times a backend's kernels one by one (bench --profile).
 type Profiler interface {
 	Enable(on bool)
-	Reset()
 	Report(w io.Writer, steps int) error
 }
 
@@ -56,19 +56,39 @@ func OpenProfiled(name string) (backend.Backend, Profiler, error) {
 		return nil, nil, errors.New("the kernel profile needs --device cuda; for the CPU use " +
 			"go test -run '^$' -bench StepCPU -cpuprofile cpu.out ./core/backend/cpu/ and go tool pprof")
 	case "cuda":
-		if openCUDAProfiled == nil {
+		if openCUDADriver == nil {
 			return nil, nil, errors.New(NoCUDA)
 		}
-		return openCUDAProfiled()
+		return openCUDA(true)
 	}
 	return nil, nil, fmt.Errorf("device %q: want cpu or cuda", name)
 }
 
 // HasCUDA reports whether this binary was built with CUDA support.
-func HasCUDA() bool { return openCUDA != nil }
+func HasCUDA() bool { return openCUDADriver != nil }
 
-// openCUDA and openCUDAProfiled are set by cuda.go in builds with -tags cuda.
-var (
-	openCUDA         func() (backend.Backend, error)
-	openCUDAProfiled func() (backend.Backend, Profiler, error)
-)
+// openCUDADriver is set by cuda.go (the GPU, -tags cuda) and cudaemu.go
+// (the CPU emulator, -tags cudaemu).
+var openCUDADriver func() (cuda.Driver, error)
+
+// openCUDA opens the CUDA backend, its driver wrapped in a Profiler if
+// profiled.
+func openCUDA(profiled bool) (backend.Backend, Profiler, error) {
+	d, err := openCUDADriver()
+	if err != nil {
+		return nil, nil, err
+	}
+	var p *cuda.Profiler
+	if profiled {
+		p = cuda.NewProfiler(d)
+		d = p
+	}
+	b, err := cuda.New(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p == nil {
+		return b, nil, nil
+	}
+	return b, p, nil
+}
