@@ -11,7 +11,8 @@
 #                                  (d) the same configurations in PyTorch on the same GPU
 #
 # With the device tool: run(command="sh scripts/gpu-check.sh run", carry=[".gpu"]).
-# Results go to $OUT (or /tmp/gpu-check) and to stdout.
+# Results go to $OUT (or /tmp/gpu-check) and to stdout, ending with a
+# Markdown summary against the issue's targets (scripts/gpu-summary.py).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,9 @@ run)
 	step "(c)+(d) training step: arch tiny, batch 256, mnist-sized shapes"
 	t 40 .gpu/byol-lab bench --device cuda --dataset shapes --arch tiny --batch 256 --warmup 5 --timed 30 2>&1 | tee -a "$out/bench.txt"
 	t 40 python3 bench/torch_byol.py --device cuda --dataset shapes --arch tiny --batch 256 --warmup 5 --steps 30 2>&1 | tee -a "$out/bench.txt"
+
+	step summary
+	t 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
 	;;
 *)
 	echo "usage: $0 prepare|run" >&2
