@@ -1,0 +1,145 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+
+// func kernelNEON8x8(k int, a, b, c *float32, ldc int, alpha, beta float32)
+//
+// C[0:8, 0:8] = alpha·A·B + beta·C for a packed 8×k panel a (k steps of 8
+// values) and a packed k×8 panel b (k steps of 8 values); row i of C starts
+// ldc floats after row i−1. beta == 0 does not read C. The tile lives in
+// V0–V15 (row i in V(2i), V(2i+1)); each k step loads 8 values of B into
+// V16–V17 and 8 of A into V18–V19 and runs 16 multiply-adds by element.
+// Go's assembler has no by-element FMLA/FMUL, so those are WORDs, each with
+// the instruction it encodes.
+TEXT ·kernelNEON8x8(SB), NOSPLIT, $0-48
+	MOVD	k+0(FP), R3
+	MOVD	a+8(FP), R0
+	MOVD	b+16(FP), R1
+	MOVD	c+24(FP), R2
+	MOVD	ldc+32(FP), R4
+	LSL	$2, R4, R4 // row stride in bytes
+
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
+	CBZ	R3, scale
+
+loop:
+	VLD1.P	32(R1), [V16.S4, V17.S4]
+	VLD1.P	32(R0), [V18.S4, V19.S4]
+	WORD	$0x4f921200 // FMLA	V0.S4, V16.S4, V18.S[0]
+	WORD	$0x4f921221 // FMLA	V1.S4, V17.S4, V18.S[0]
+	WORD	$0x4fb21202 // FMLA	V2.S4, V16.S4, V18.S[1]
+	WORD	$0x4fb21223 // FMLA	V3.S4, V17.S4, V18.S[1]
+	WORD	$0x4f921a04 // FMLA	V4.S4, V16.S4, V18.S[2]
+	WORD	$0x4f921a25 // FMLA	V5.S4, V17.S4, V18.S[2]
+	WORD	$0x4fb21a06 // FMLA	V6.S4, V16.S4, V18.S[3]
+	WORD	$0x4fb21a27 // FMLA	V7.S4, V17.S4, V18.S[3]
+	WORD	$0x4f931208 // FMLA	V8.S4, V16.S4, V19.S[0]
+	WORD	$0x4f931229 // FMLA	V9.S4, V17.S4, V19.S[0]
+	WORD	$0x4fb3120a // FMLA	V10.S4, V16.S4, V19.S[1]
+	WORD	$0x4fb3122b // FMLA	V11.S4, V17.S4, V19.S[1]
+	WORD	$0x4f931a0c // FMLA	V12.S4, V16.S4, V19.S[2]
+	WORD	$0x4f931a2d // FMLA	V13.S4, V17.S4, V19.S[2]
+	WORD	$0x4fb31a0e // FMLA	V14.S4, V16.S4, V19.S[3]
+	WORD	$0x4fb31a2f // FMLA	V15.S4, V17.S4, V19.S[3]
+	SUBS	$1, R3, R3
+	BNE	loop
+
+scale:
+	FMOVS	alpha+40(FP), F20
+	FMOVS	beta+44(FP), F21
+	WORD	$0x4f949000 // FMUL	V0.S4, V0.S4, V20.S[0]
+	WORD	$0x4f949021 // FMUL	V1.S4, V1.S4, V20.S[0]
+	WORD	$0x4f949042 // FMUL	V2.S4, V2.S4, V20.S[0]
+	WORD	$0x4f949063 // FMUL	V3.S4, V3.S4, V20.S[0]
+	WORD	$0x4f949084 // FMUL	V4.S4, V4.S4, V20.S[0]
+	WORD	$0x4f9490a5 // FMUL	V5.S4, V5.S4, V20.S[0]
+	WORD	$0x4f9490c6 // FMUL	V6.S4, V6.S4, V20.S[0]
+	WORD	$0x4f9490e7 // FMUL	V7.S4, V7.S4, V20.S[0]
+	WORD	$0x4f949108 // FMUL	V8.S4, V8.S4, V20.S[0]
+	WORD	$0x4f949129 // FMUL	V9.S4, V9.S4, V20.S[0]
+	WORD	$0x4f94914a // FMUL	V10.S4, V10.S4, V20.S[0]
+	WORD	$0x4f94916b // FMUL	V11.S4, V11.S4, V20.S[0]
+	WORD	$0x4f94918c // FMUL	V12.S4, V12.S4, V20.S[0]
+	WORD	$0x4f9491ad // FMUL	V13.S4, V13.S4, V20.S[0]
+	WORD	$0x4f9491ce // FMUL	V14.S4, V14.S4, V20.S[0]
+	WORD	$0x4f9491ef // FMUL	V15.S4, V15.S4, V20.S[0]
+	MOVWU	beta+44(FP), R6
+	LSLW	$1, R6, R6 // drop the sign: −0 is 0 too
+	CBZW	R6, store
+
+	// beta ≠ 0: C = alpha·AB + beta·C, row by row.
+	MOVD	R2, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512c0 // FMLA	V0.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512e1 // FMLA	V1.S4, V23.S4, V21.S[0]
+	VST1	[V0.S4, V1.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512c2 // FMLA	V2.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512e3 // FMLA	V3.S4, V23.S4, V21.S[0]
+	VST1	[V2.S4, V3.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512c4 // FMLA	V4.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512e5 // FMLA	V5.S4, V23.S4, V21.S[0]
+	VST1	[V4.S4, V5.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512c6 // FMLA	V6.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512e7 // FMLA	V7.S4, V23.S4, V21.S[0]
+	VST1	[V6.S4, V7.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512c8 // FMLA	V8.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512e9 // FMLA	V9.S4, V23.S4, V21.S[0]
+	VST1	[V8.S4, V9.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512ca // FMLA	V10.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512eb // FMLA	V11.S4, V23.S4, V21.S[0]
+	VST1	[V10.S4, V11.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512cc // FMLA	V12.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512ed // FMLA	V13.S4, V23.S4, V21.S[0]
+	VST1	[V12.S4, V13.S4], (R5)
+	ADD	R4, R5, R5
+	VLD1	(R5), [V22.S4, V23.S4]
+	WORD	$0x4f9512ce // FMLA	V14.S4, V22.S4, V21.S[0]
+	WORD	$0x4f9512ef // FMLA	V15.S4, V23.S4, V21.S[0]
+	VST1	[V14.S4, V15.S4], (R5)
+	RET
+
+store:
+	MOVD	R2, R5
+	VST1	[V0.S4, V1.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V2.S4, V3.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V4.S4, V5.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V6.S4, V7.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V8.S4, V9.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V10.S4, V11.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V12.S4, V13.S4], (R5)
+	ADD	R4, R5, R5
+	VST1	[V14.S4, V15.S4], (R5)
+	RET
