@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/internal/cputime"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -49,11 +49,11 @@ func benchConv(b *testing.B, c *CPU, prefix string) {
 		flop := 2 * float64(g.N*g.Cout*g.Cin*g.K*g.K*g.OutH()*g.OutW())
 		for _, pass := range []string{"fwd", "bwd_data", "bwd_filter"} {
 			b.Run(fmt.Sprintf("%s%s/%s", prefix, l.name, pass), func(b *testing.B) {
-				if cpuClock != nil {
+				if cputime.ThreadAvailable {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 				}
-				t0 := threadTime()
+				t0 := cputime.Thread()
 				for b.Loop() {
 					switch pass {
 					case "fwd":
@@ -65,23 +65,12 @@ func benchConv(b *testing.B, c *CPU, prefix string) {
 					}
 				}
 				b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				if c.pool.Threads() == 1 && cpuClock != nil {
+				if c.pool.Threads() == 1 && cputime.ThreadAvailable {
 					// One thread: its CPU time is the kernel's, whatever
 					// else the machine runs.
-					b.ReportMetric(flop*float64(b.N)/(threadTime()-t0).Seconds()/1e9, "cpu-GFLOP/s")
+					b.ReportMetric(flop*float64(b.N)/(cputime.Thread()-t0).Seconds()/1e9, "cpu-GFLOP/s")
 				}
 			})
 		}
 	}
-}
-
-// cpuClock reads this thread's CPU time where the OS offers it (see
-// im2col_bench_test.go).
-var cpuClock func() time.Duration
-
-func threadTime() time.Duration {
-	if cpuClock == nil {
-		return 0
-	}
-	return cpuClock()
 }

@@ -5,20 +5,9 @@ package cpu
 import (
 	"runtime"
 	"testing"
-	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/byol-lab/byol-lab/core/internal/cputime"
 )
-
-func init() { cpuClock = threadCPU }
-
-// threadCPU is this thread's CPU time: on a shared machine it moves far
-// less than wall time when other jobs take the cores.
-func threadCPU() time.Duration {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
-	return time.Duration(ts.Nano())
-}
 
 // BenchmarkIm2col times the unfolding of one image of each encoder layer on
 // one thread, as thread CPU time per image (cpu-ns/op).
@@ -37,20 +26,20 @@ func BenchmarkIm2col(b *testing.B) {
 		b.Run(l.name+"/im2col", func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			t0 := threadCPU()
+			t0 := cputime.Thread()
 			for b.Loop() {
 				im2col(x, col, g.OutH()*g.OutW(), tab.tap, g)
 			}
-			b.ReportMetric(float64(threadCPU()-t0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Thread()-t0)/float64(b.N), "cpu-ns/op")
 		})
 		b.Run(l.name+"/col2im", func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			t0 := threadCPU()
+			t0 := cputime.Thread()
 			for b.Loop() {
 				col2im(col, g.OutH()*g.OutW(), x, plane, tab.add, g)
 			}
-			b.ReportMetric(float64(threadCPU()-t0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Thread()-t0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

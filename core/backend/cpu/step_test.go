@@ -10,6 +10,7 @@ import (
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/internal/cputime"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -150,7 +151,7 @@ func BenchmarkStepCPU(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				t0 := processCPU()
+				t0 := cputime.Process()
 				b.ResetTimer()
 				for b.Loop() {
 					if err := tr.Step(); err != nil {
@@ -159,7 +160,7 @@ func BenchmarkStepCPU(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N*c.Batch)/b.Elapsed().Seconds(), "img/s")
 				if t0 >= 0 {
-					b.ReportMetric((processCPU()-t0).Seconds()*1000/float64(b.N), "cpu-ms/step")
+					b.ReportMetric((cputime.Process()-t0).Seconds()*1000/float64(b.N), "cpu-ms/step")
 				}
 			})
 		}

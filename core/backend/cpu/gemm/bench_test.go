@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/byol-lab/byol-lab/core/internal/cputime"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -127,21 +128,21 @@ func benchSgemm(b *testing.B, p *parallel.Pool, transA, transB bool, m, n, k int
 		ldb = k
 	}
 	Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n) // warm up scratch
-	if p == nil && cpuClock != nil {
+	if p == nil && cputime.ThreadAvailable {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	t0 := threadTime()
+	t0 := cputime.Thread()
 	b.ResetTimer()
 	for b.Loop() {
 		Sgemm(p, transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
 	flop := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
 	b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	if p == nil && cpuClock != nil {
+	if p == nil && cputime.ThreadAvailable {
 		// Single-threaded: the thread's CPU time is the call's, whatever
 		// else the machine runs.
-		b.ReportMetric(flop/(threadTime()-t0).Seconds()/1e9, "cpu-GFLOP/s")
+		b.ReportMetric(flop/(cputime.Thread()-t0).Seconds()/1e9, "cpu-GFLOP/s")
 	}
 	// The median of single calls, the statistic torch_gemm.py reports: on
 	// a shared machine it skips the calls that another job interrupted,
@@ -172,15 +173,4 @@ func BenchmarkKernel(b *testing.B) {
 			b.ReportMetric(2*float64(kn.mr*kn.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
-}
-
-// cpuClock reads this thread's CPU time where the OS offers it
-// (cputime_linux_test.go).
-var cpuClock func() time.Duration
-
-func threadTime() time.Duration {
-	if cpuClock == nil {
-		return 0
-	}
-	return cpuClock()
 }

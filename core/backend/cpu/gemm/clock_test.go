@@ -5,6 +5,8 @@ package gemm
 import (
 	"runtime"
 	"testing"
+
+	"github.com/byol-lab/byol-lab/core/internal/cputime"
 )
 
 // BenchmarkClock measures the core clock (GHz) with a chain of dependent
@@ -15,13 +17,13 @@ func BenchmarkClock(b *testing.B) {
 	const n = 1 << 20 // 10⁸ cycles a call
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	t0 := threadTime()
+	t0 := cputime.Thread()
 	for b.Loop() {
 		addChain(n)
 	}
 	cycles := float64(b.N) * 100 * n
 	b.ReportMetric(cycles/b.Elapsed().Seconds()/1e9, "GHz")
-	if cpuClock != nil {
-		b.ReportMetric(cycles/(threadTime()-t0).Seconds()/1e9, "cpu-GHz")
+	if cputime.ThreadAvailable {
+		b.ReportMetric(cycles/(cputime.Thread()-t0).Seconds()/1e9, "cpu-GHz")
 	}
 }
