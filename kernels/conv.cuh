@@ -55,3 +55,369 @@ extern "C" __global__ void conv_nchw_to_cm(const float *__restrict__ x, float *_
     const long long img = j / p, q = j % p;
     y[e] = x[(img * c + ch) * p + q];
 }
+
+// Implicit-GEMM convolution: the same three GEMMs, with tile loaders
+// (gemm.cuh's tile_slots) that read the images and gradients where they
+// lie instead of an unfolded copy, so no column matrix is written or read
+// back and no workspace bounds the batch. Per operation:
+//
+//   forward          y[co][j]  = Σ_r  W[co][r] · X̂[r][j]        B: im2col_rows
+//   backward filter  dw[co][r] = Σ_j  dy[co][j] · X̂[r][j]       A: cm_cols, B: im2col_cols
+//   backward data    dx[ci][i] = Σ_t  Ŵ[ci][t] · D̂[t][i]        B: dy_rows (stride 1)
+//
+// with r = (ci·K + ky)·K + kx, j = (img, oy, ox) an output pixel, i = (img,
+// iy, ix) an input pixel, t = (co·K + ky)·K + kx, X̂ the im2col matrix,
+// Ŵ[ci][t] = W[co][ci][ky][kx] (conv_w_transpose) and D̂[t][i] = dy[img][co]
+// [iy+pad−ky][ix+pad−kx]. A thread's four columns of a slot are consecutive
+// pixels of one image row: the host requires the row width (Wo, or W for
+// backward data) to be a multiple of 4.
+
+struct conv_geom {
+    int n, cin, h, w, cout, k, stride, pad, ho, wo;
+};
+
+// small_div is ⌊a/b⌋ for 0 ≤ a < 2²² given inv = 1/b rounded: (a+½)/b is
+// at least ½/b away from an integer, and the float product's error is at
+// most (a+½)/b · 2⁻²³ < ½/b. It replaces two integer divisions per slot
+// and slice in the loaders' inner loop.
+__device__ __forceinline__ int small_div(int a, float inv) { return (int)(((float)a + 0.5f) * inv); }
+
+// conv_cols tracks a thread's output column j = (img, oy, ox) as k advances
+// through it by BK per slice (the backward filter's k is j), so the loop
+// never divides.
+struct conv_cols {
+    int img, oy, ox;
+    __device__ __forceinline__ void start(int j, int ho, int wo) {
+        const int plane = ho * wo;
+        img = j / plane;
+        oy = (j % plane) / wo;
+        ox = j % wo;
+    }
+    __device__ __forceinline__ void advance(int by, int ho, int wo) {
+        ox += by;
+        while (ox >= wo) {
+            ox -= wo;
+            if (++oy == ho) {
+                oy = 0;
+                img++;
+            }
+        }
+    }
+};
+
+// im2col_rows is the forward's B: element (k = r, w = j) of X̂, k-major.
+// The thread's columns j..j+3 are fixed; each slot's row r is split into
+// (ci, ky, kx) per slice.
+template <int BW, int BK, int THREADS>
+struct im2col_rows {
+    using slots = tile_slots<BW, BK, THREADS, true>;
+    static constexpr int N4 = slots::N4;
+
+    const float *img;  // this thread's image, or nullptr past the last column
+    int iy0, ix0;      // input pixel under the filter's (0, 0) for the first column
+    int kmax, kk, k, stride, h, w;
+    float kinv, kkinv;
+    int wi[N4], ki[N4];
+    float4 r[N4];
+
+    __device__ __forceinline__ void init(const float *x, const conv_geom &g, int n0, int kend) {
+        slots::init(wi, ki);
+        const int j = n0 + wi[0], plane = g.ho * g.wo;
+        img = nullptr;
+        if (j < g.n * plane) {
+            img = x + (long long)(j / plane) * g.cin * g.h * g.w;
+            iy0 = (j % plane) / g.wo * g.stride - g.pad;
+            ix0 = j % g.wo * g.stride - g.pad;
+        }
+        kmax = kend;
+        k = g.k;
+        kk = g.k * g.k;
+        stride = g.stride;
+        h = g.h;
+        w = g.w;
+        kinv = 1.0f / g.k;
+        kkinv = 1.0f / kk;
+    }
+
+    __device__ __forceinline__ void load(int kt) {
+#pragma unroll
+        for (int i = 0; i < N4; i++) {
+            const int row = kt + ki[i];
+            float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (img != nullptr && row < kmax) {
+                const int ci = small_div(row, kkinv), rem = row - ci * kk;
+                const int ky = small_div(rem, kinv), kx = rem - ky * k;
+                const int iy = iy0 + ky;
+                if (iy >= 0 && iy < h) {
+                    const float *src = img + ((long long)ci * h + iy) * w;
+#pragma unroll
+                    for (int q = 0; q < 4; q++) {
+                        const int ix = ix0 + kx + q * stride;
+                        if (ix >= 0 && ix < w) v[q] = src[ix];
+                    }
+                }
+            }
+            r[i] = make_float4(v[0], v[1], v[2], v[3]);
+        }
+    }
+
+    template <int LDS, typename Cvt>
+    __device__ __forceinline__ void store(float *tile, Cvt cvt) const {
+        slots::template store<LDS>(r, wi, ki, tile, cvt);
+    }
+};
+
+// cm_cols is the backward filter's A: element (w = co, k = j) of dy read as
+// the channel-major matrix dy[co][j], four consecutive pixels per slot.
+template <int BW, int BK, int THREADS>
+struct cm_cols {
+    using slots = tile_slots<BW, BK, THREADS, false>;
+    static constexpr int N4 = slots::N4;
+
+    const float *dy;
+    conv_cols at;  // the column j = kt + ki[0] of the next load
+    int m0, kmax, cout, ho, wo;
+    bool vec;
+    int wi[N4], ki[N4];
+    float4 r[N4];
+
+    __device__ __forceinline__ void init(const float *dy_, const conv_geom &g, int m0_, int kbeg, int kend, bool vec_) {
+        slots::init(wi, ki);
+        dy = dy_;
+        at.start(kbeg + ki[0], g.ho, g.wo);
+        m0 = m0_;
+        kmax = kend;
+        cout = g.cout;
+        ho = g.ho;
+        wo = g.wo;
+        vec = vec_;
+    }
+
+    // load reads the slice at kt; calls come in order, BK apart.
+    __device__ __forceinline__ void load(int kt) {
+        const long long plane = (long long)ho * wo;
+        const float *base = dy + (at.img * cout * plane + at.oy * wo + at.ox);
+        const bool live = kt + ki[0] < kmax;
+#pragma unroll
+        for (int i = 0; i < N4; i++) {
+            const int co = m0 + wi[i];
+            r[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            if (live && co < cout) {
+                const float *p = base + co * plane;
+                r[i] = vec ? *reinterpret_cast<const float4 *>(p) : make_float4(p[0], p[1], p[2], p[3]);
+            }
+        }
+        at.advance(BK, ho, wo);
+    }
+
+    template <int LDS, typename Cvt>
+    __device__ __forceinline__ void store(float *tile, Cvt cvt) const {
+        slots::template store<LDS>(r, wi, ki, tile, cvt);
+    }
+};
+
+// im2col_cols is the backward filter's B: element (w = r, k = j) of X̂ᵀ.
+// Each slot's row r is fixed, split into (ci, ky, kx) once; the columns
+// advance with k.
+template <int BW, int BK, int THREADS>
+struct im2col_cols {
+    using slots = tile_slots<BW, BK, THREADS, false>;
+    static constexpr int N4 = slots::N4;
+
+    const float *x;
+    conv_cols at;
+    int kmax, cin, h, w, ho, wo, stride, pad;
+    int coff[N4], ky[N4], kx[N4];  // per slot: ci·h·w (−1 past the last row), ky, kx
+    int wi[N4], ki[N4];
+    float4 r[N4];
+
+    __device__ __forceinline__ void init(const float *x_, const conv_geom &g, int n0, int kbeg, int kend) {
+        slots::init(wi, ki);
+        x = x_;
+        at.start(kbeg + ki[0], g.ho, g.wo);
+        kmax = kend;
+        cin = g.cin;
+        h = g.h;
+        w = g.w;
+        ho = g.ho;
+        wo = g.wo;
+        stride = g.stride;
+        pad = g.pad;
+        const int kk = g.k * g.k;
+#pragma unroll
+        for (int i = 0; i < N4; i++) {
+            const int row = n0 + wi[i], rem = row % kk;
+            coff[i] = row < g.cin * kk ? row / kk * g.h * g.w : -1;
+            ky[i] = rem / g.k;
+            kx[i] = rem % g.k;
+        }
+    }
+
+    __device__ __forceinline__ void load(int kt) {
+        const float *img = x + (long long)at.img * cin * h * w;
+        const int iy0 = at.oy * stride - pad, ix0 = at.ox * stride - pad;
+        const bool live = kt + ki[0] < kmax;
+#pragma unroll
+        for (int i = 0; i < N4; i++) {
+            float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            const int iy = iy0 + ky[i];
+            if (live && coff[i] >= 0 && iy >= 0 && iy < h) {
+                const float *src = img + coff[i] + iy * w;
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    const int ix = ix0 + kx[i] + q * stride;
+                    if (ix >= 0 && ix < w) v[q] = src[ix];
+                }
+            }
+            r[i] = make_float4(v[0], v[1], v[2], v[3]);
+        }
+        at.advance(BK, ho, wo);
+    }
+
+    template <int LDS, typename Cvt>
+    __device__ __forceinline__ void store(float *tile, Cvt cvt) const {
+        slots::template store<LDS>(r, wi, ki, tile, cvt);
+    }
+};
+
+// dy_rows is the stride-1 backward data's B: element (k = t, w = i) of D̂,
+// k-major. The thread's input pixels i..i+3 are fixed; each slot's row t is
+// split into (co, ky, kx) per slice.
+template <int BW, int BK, int THREADS>
+struct dy_rows {
+    using slots = tile_slots<BW, BK, THREADS, true>;
+    static constexpr int N4 = slots::N4;
+
+    const float *img;  // this thread's image of dy, or nullptr past the last column
+    int oy0, ox0;      // output pixel under the filter's (0, 0) for the first column
+    int kmax, kk, k, ho, wo;
+    float kinv, kkinv;
+    int wi[N4], ki[N4];
+    float4 r[N4];
+
+    __device__ __forceinline__ void init(const float *dy, const conv_geom &g, int n0, int kend) {
+        slots::init(wi, ki);
+        const int i = n0 + wi[0], plane = g.h * g.w;
+        img = nullptr;
+        if (i < g.n * plane) {
+            img = dy + (long long)(i / plane) * g.cout * g.ho * g.wo;
+            oy0 = (i % plane) / g.w + g.pad;
+            ox0 = i % g.w + g.pad;
+        }
+        kmax = kend;
+        k = g.k;
+        kk = g.k * g.k;
+        ho = g.ho;
+        wo = g.wo;
+        kinv = 1.0f / g.k;
+        kkinv = 1.0f / kk;
+    }
+
+    __device__ __forceinline__ void load(int kt) {
+#pragma unroll
+        for (int i = 0; i < N4; i++) {
+            const int row = kt + ki[i];
+            float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (img != nullptr && row < kmax) {
+                const int co = small_div(row, kkinv), rem = row - co * kk;
+                const int ky = small_div(rem, kinv), kx = rem - ky * k;
+                const int oy = oy0 - ky;
+                if (oy >= 0 && oy < ho) {
+                    const float *src = img + ((long long)co * ho + oy) * wo;
+#pragma unroll
+                    for (int q = 0; q < 4; q++) {
+                        const int ox = ox0 - kx + q;
+                        if (ox >= 0 && ox < wo) v[q] = src[ox];
+                    }
+                }
+            }
+            r[i] = make_float4(v[0], v[1], v[2], v[3]);
+        }
+    }
+
+    template <int LDS, typename Cvt>
+    __device__ __forceinline__ void store(float *tile, Cvt cvt) const {
+        slots::template store<LDS>(r, wi, ki, tile, cvt);
+    }
+};
+
+// conv_w_transpose writes Ŵ[ci][co·K·K + kk] = W[co][ci][kk], the backward
+// data's A operand (a few MB at most, once per call).
+extern "C" __global__ void conv_w_transpose(const float *__restrict__ w, float *__restrict__ wt, int cout, int cin,
+                                            int kk) {
+    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= (long long)cout * cin * kk) return;
+    const int q = (int)(e % kk), co = (int)((e / kk) % cout), ci = (int)(e / ((long long)kk * cout));
+    wt[e] = w[((long long)co * cin + ci) * kk + q];
+}
+
+// The implicit convolutions on tile T. Arguments, besides the operands:
+// the geometry, C's addressing and scaling as in the GEMM (a split-K
+// launch writes plain partials, ldc = n, cg = 0, folded by
+// gemm_splitk_reduce), split-K, and GEMM_VEC_* flags.
+#define CONV_PARAMS                                                                                               \
+    const float *__restrict__ A, const float *__restrict__ B, float *__restrict__ C, int nimg, int cin, int h,     \
+        int w, int cout, int k, int stride, int pad, int ho, int wo, int ldc, int cg, long long cgs, float alpha, \
+        float beta, int kchunk, int splits, int flags
+#define CONV_GEOM \
+    const conv_geom g { nimg, cin, h, w, cout, k, stride, pad, ho, wo }
+
+// conv_fwd: A = W (cout × cin·K·K), B = x.
+template <class T>
+__device__ __forceinline__ void conv_fwd_body(CONV_PARAMS) {
+    CONV_GEOM;
+    const int m = cout, n = nimg * ho * wo, kdim = cin * k * k;
+    const gemm_split s(kdim, kchunk, splits);
+    const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
+    typename T::template loader_a<false> la;
+    im2col_rows<T::BN, T::BK, T::THREADS> lb;
+    la.init(A, kdim, m0, m, s.kend, flags & GEMM_VEC_A);
+    lb.init(B, g, n0, s.kend);
+    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
+}
+
+// conv_bwd_filter: A = dy, B = x; C = dw (cout × cin·K·K).
+template <class T>
+__device__ __forceinline__ void conv_bwd_filter_body(CONV_PARAMS) {
+    CONV_GEOM;
+    const int m = cout, n = cin * k * k, kdim = nimg * ho * wo;
+    const gemm_split s(kdim, kchunk, splits);
+    const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
+    cm_cols<T::BM, T::BK, T::THREADS> la;
+    im2col_cols<T::BN, T::BK, T::THREADS> lb;
+    la.init(A, g, m0, s.kbeg, s.kend, flags & GEMM_VEC_A);
+    lb.init(B, g, n0, s.kbeg, s.kend);
+    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
+}
+
+// conv_bwd_data (stride 1): A = Ŵ (cin × cout·K·K), B = dy; C = dx.
+template <class T>
+__device__ __forceinline__ void conv_bwd_data_body(CONV_PARAMS) {
+    CONV_GEOM;
+    const int m = cin, n = nimg * h * w, kdim = cout * k * k;
+    const gemm_split s(kdim, kchunk, splits);
+    const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
+    typename T::template loader_a<false> la;
+    dy_rows<T::BN, T::BK, T::THREADS> lb;
+    la.init(A, kdim, m0, m, s.kend, flags & GEMM_VEC_A);
+    lb.init(B, g, n0, s.kend);
+    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
+}
+
+#define CONV_ENTRY(op, tile, T, MINB) \
+    extern "C" __global__ void __launch_bounds__(T::THREADS, MINB) op##_##tile(CONV_PARAMS) { \
+        op##_body<T>(A, B, C, nimg, cin, h, w, cout, k, stride, pad, ho, wo, ldc, cg, cgs, alpha, beta, kchunk, splits, flags); \
+    }
+#define CONV_ENTRIES(tile, T, MINB)             \
+    CONV_ENTRY(conv_fwd, tile, T, MINB)         \
+    CONV_ENTRY(conv_bwd_filter, tile, T, MINB)  \
+    CONV_ENTRY(conv_bwd_data, tile, T, MINB)
+
+CONV_ENTRIES(128x128, tile_128x128, 2)
+CONV_ENTRIES(64x64, tile_64x64, 6)
+CONV_ENTRIES(32x128, tile_32x128, 6)
+CONV_ENTRIES(tf32_128x128, tile_tf32_128x128, 2)
+CONV_ENTRIES(tf32_64x64, tile_tf32_64x64, 4)

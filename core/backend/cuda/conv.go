@@ -6,9 +6,11 @@ import (
 	"github.com/byol-lab/byol-lab/core/backend"
 )
 
-// Convolution is im2col + one GEMM per chunk of images (kernels/conv.cuh):
-// the column matrix of a whole chunk, col[Cin·K·K][nb·Ho·Wo], makes the
-// GEMM's N dimension large even for the last, 4×4 stages.
+// Convolutions run one of two ways (ConvAlgo):
+//
+// im2col + one GEMM per chunk of images (kernels/conv.cuh): the column
+// matrix of a whole chunk, col[Cin·K·K][nb·Ho·Wo], makes the GEMM's N
+// dimension large even for the last, 4×4 stages.
 //
 //   - forward: y = W·col, stored straight into NCHW by the GEMM (column
 //     groups of Ho·Wo, one per image);
@@ -17,11 +19,54 @@ import (
 //     accumulated over chunks with beta = 1;
 //
 // where dy' is dy transposed to channel-major [Cout][nb·Ho·Wo].
+//
+// implicit GEMM: the same products, with tile loaders that read x and dy
+// where they lie (conv.cuh), so the column matrix is never written or read
+// back and the whole batch is one launch. It needs output rows of a
+// multiple of 4 pixels (input rows for backward data, which it runs only
+// at stride 1, where no product is wasted on the zeros between strided
+// pixels); other convolutions take the im2col path.
+
+// ConvAlgo chooses how the CUDA backend runs convolutions.
+type ConvAlgo int
+
+const (
+	ConvIm2col   ConvAlgo = iota // unfolded columns + GEMM
+	ConvImplicit                 // implicit GEMM where the geometry allows, im2col elsewhere
+)
+
+var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit"}
+
+func (a ConvAlgo) String() string { return convAlgoNames[a] }
+
+// ParseConvAlgo reads "im2col" or "implicit".
+func ParseConvAlgo(s string) (ConvAlgo, error) {
+	for a, name := range convAlgoNames {
+		if s == name {
+			return ConvAlgo(a), nil
+		}
+	}
+	return 0, fmt.Errorf("convolution algorithm %q: want im2col or implicit", s)
+}
+
+// SetConvAlgo switches the convolution algorithm from the next call on.
+func (c *CUDA) SetConvAlgo(a ConvAlgo) { c.conv.algo = a }
+
+// ConvAlgo reports the convolution algorithm.
+func (c *CUDA) ConvAlgo() ConvAlgo { return c.conv.algo }
 
 var (
 	kIm2col   = kernel("conv_im2col")
 	kCol2im   = kernel("conv_col2im")
 	kNCHWToCM = kernel("conv_nchw_to_cm")
+	kWT       = kernel("conv_w_transpose")
+)
+
+// The implicit convolutions, in the order of gemmTile.conv.
+const (
+	convFwd = iota
+	convBwdFilter
+	convBwdData
 )
 
 // convWorkFloats bounds the workspace (1 GiB): resnet18 at a batch of 1024
@@ -31,8 +76,10 @@ const convWorkFloats = 1 << 28
 
 // convState owns the convolution workspaces, grown on demand and reused.
 type convState struct {
-	col *Buf // im2col columns of one chunk
-	dyT *Buf // dy of one chunk, channel-major
+	algo ConvAlgo
+	col  *Buf // im2col columns of one chunk
+	dyT  *Buf // dy of one chunk, channel-major
+	wT   *Buf // the filters as Ŵ[ci][co·K·K] for implicit backward data
 
 	limit int // workspace bound in floats; 0 is convWorkFloats (tests shrink it)
 }
@@ -89,6 +136,10 @@ func (c *CUDA) im2col(x Ptr, col *Buf, g backend.ConvGeom, nb int) {
 func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2d", g, x, w, y)
 	ho, wo := g.OutH(), g.OutW()
+	if c.implicit(convFwd, g) {
+		c.convImplicit(&convOp{kind: convFwd, g: g, a: w.(*Buf).ptr, b: x.(*Buf).ptr, c: y.(*Buf).ptr})
+		return
+	}
 	plane, rows := ho*wo, g.Cin*g.K*g.K
 	nb := c.conv.chunk(g.N, rows*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
@@ -117,6 +168,13 @@ func (c *CUDA) dyToCM(dy Ptr, g backend.ConvGeom, n0, cnt int) *Buf {
 func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2dBackwardData", g, dx, w, dy)
 	ho, wo := g.OutH(), g.OutW()
+	if c.implicit(convBwdData, g) {
+		kk := g.K * g.K
+		wT := c.grow(&c.conv.wT, g.Cout*g.Cin*kk)
+		c.launch1D(kWT, g.Cout*g.Cin*kk, 256, P(w), P(wT), I(g.Cout), I(g.Cin), I(kk))
+		c.convImplicit(&convOp{kind: convBwdData, g: g, a: wT.ptr, b: dy.(*Buf).ptr, c: dx.(*Buf).ptr})
+		return
+	}
 	plane, rows := ho*wo, g.Cin*g.K*g.K
 	nb := c.conv.chunk(g.N, (rows+g.Cout)*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
@@ -144,6 +202,10 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 		c.Fill(dw, 0)
 		return
 	}
+	if c.implicit(convBwdFilter, g) {
+		c.convImplicit(&convOp{kind: convBwdFilter, g: g, a: dy.(*Buf).ptr, b: x.(*Buf).ptr, c: dw.(*Buf).ptr})
+		return
+	}
 	nb := c.conv.chunk(g.N, (rows+g.Cout)*plane)
 	col := c.grow(&c.conv.col, rows*nb*plane)
 	c.grow(&c.conv.dyT, g.Cout*nb*plane)
@@ -161,5 +223,74 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 			a: dyT.ptr, b: col.ptr, c: dwp,
 			lda: cnt * plane, ldb: cnt * plane, ldc: rows, batch: 1,
 		})
+	}
+}
+
+// implicit says whether op runs as an implicit GEMM: chosen, and each slot's
+// four pixels lie in one row (conv.cuh), and the loaders' offsets fit.
+func (c *CUDA) implicit(op int, g backend.ConvGeom) bool {
+	if c.conv.algo != ConvImplicit || g.N == 0 {
+		return false
+	}
+	if int64(g.N)*int64(max(g.Cin, g.Cout))*int64(g.H*g.W+g.OutH()*g.OutW()) >= 1<<31 {
+		return false // j and i are int on the device
+	}
+	if op == convBwdData {
+		// Cout·K·K rows split by small_div, exact below 2²².
+		return g.Stride == 1 && g.W%4 == 0 && g.Cout*g.K*g.K < 1<<22
+	}
+	return g.OutW()%4 == 0
+}
+
+// convOp is one implicit convolution: A and B as conv.cuh's entries take
+// them (see Conv2d and the backward passes).
+type convOp struct {
+	kind    int
+	g       backend.ConvGeom
+	a, b, c Ptr
+}
+
+// convImplicit plans an implicit convolution like the GEMM it is and
+// launches it, through a split-K workspace where the plan splits k.
+func (c *CUDA) convImplicit(op *convOp) {
+	g := op.g
+	ho, wo := g.OutH(), g.OutW()
+	rows := g.Cin * g.K * g.K
+	gm := gemmOp{alpha: 1, batch: 1}
+	switch op.kind {
+	case convFwd: // y[co][img·Ho·Wo], stored into NCHW
+		gm.m, gm.n, gm.k = g.Cout, g.N*ho*wo, rows
+		gm.ldc, gm.cg, gm.cgs = ho*wo, ho*wo, g.Cout*ho*wo
+		gm.lda = rows
+	case convBwdFilter: // dw[co][r]
+		gm.m, gm.n, gm.k = g.Cout, rows, g.N*ho*wo
+		gm.ldc = rows
+		gm.lda = 4 // dy is read 4 pixels at a time; vecOK checks its alignment
+	case convBwdData: // dx[ci][img·H·W], stored into NCHW
+		gm.m, gm.n, gm.k = g.Cin, g.N*g.H*g.W, g.Cout*g.K*g.K
+		gm.ldc, gm.cg, gm.cgs = g.H*g.W, g.H*g.W, g.Cin*g.H*g.W
+		gm.lda = gm.k
+	}
+	t, splits, kchunk := c.gemmPlan(&gm)
+	flags := 0
+	if vecOK(op.a, gm.lda, 0, 1) {
+		flags |= gemmVecA
+	}
+	grid := Dim3{ceilDiv(gm.n, t.bn), ceilDiv(gm.m, t.bm), splits}
+	block := Dim3{t.threads, 1, 1}
+	out, ldc, cg, cgs := op.c, gm.ldc, gm.cg, gm.cgs
+	if splits > 1 {
+		out, ldc, cg, cgs = c.gemmWork(splits*gm.m*gm.n).ptr, gm.n, 0, 0
+	}
+	if vecOK(out, ldc, 0, 1) && cg%4 == 0 && cgs%4 == 0 {
+		flags |= gemmVecC
+	}
+	c.launch(t.conv[op.kind], grid, block,
+		U(uint64(op.a)), U(uint64(op.b)), U(uint64(out)), I(g.N), I(g.Cin), I(g.H), I(g.W), I(g.Cout), I(g.K),
+		I(g.Stride), I(g.Pad), I(ho), I(wo), I(ldc), I(cg), i64(cgs), F(1), F(0), I(kchunk), I(splits), I(flags))
+	if splits > 1 {
+		c.launch1D(kSplitKReduce, gm.m*gm.n, 256,
+			U(uint64(out)), U(uint64(op.c)), I(gm.m), I(gm.n), I(gm.ldc), i64(0), I(gm.cg), i64(gm.cgs),
+			I(splits), I(1), F(1), F(0))
 	}
 }

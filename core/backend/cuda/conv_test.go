@@ -4,9 +4,11 @@ package cuda_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/backend/cuda"
 )
 
 // convCase runs forward, backward data and backward filter for g on both
@@ -80,5 +82,112 @@ func TestConvTF32(t *testing.T) {
 	defer p.dev.SetTF32(false)
 	for _, c := range convGeoms[3:7] {
 		convCase(p, c.name+" tf32", c.g, tf32)
+	}
+}
+
+// launchLog is a Driver that remembers the kernels launched through it.
+type launchLog struct {
+	cuda.Driver
+	names    map[cuda.Kernel]string
+	launched []string
+}
+
+func (l *launchLog) Kernel(name string) (cuda.Kernel, error) {
+	k, err := l.Driver.Kernel(name)
+	l.names[k] = name
+	return k, err
+}
+
+func (l *launchLog) Launch(k cuda.Kernel, grid, block cuda.Dim3, args []uint64) {
+	l.launched = append(l.launched, l.names[k])
+	l.Driver.Launch(k, grid, block, args)
+}
+
+// took reports whether a kernel whose name starts with prefix ran since the
+// last call, and forgets the launches.
+func (l *launchLog) took(prefix string) bool {
+	defer func() { l.launched = l.launched[:0] }()
+	for _, n := range l.launched {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// implicitGeoms add ResNet-like layers to convGeoms: row widths of 4 and 8
+// with batches that leave partial tiles, and a 3×3 stride-2 layer whose
+// backward data stays on im2col.
+var implicitGeoms = append([]struct {
+	name string
+	g    backend.ConvGeom
+}{
+	{"resnet 3×3 8×8", backend.ConvGeom{N: 3, Cin: 8, H: 8, W: 8, Cout: 12, K: 3, Stride: 1, Pad: 1}},
+	{"resnet 3×3 4×4", backend.ConvGeom{N: 5, Cin: 20, H: 4, W: 4, Cout: 36, K: 3, Stride: 1, Pad: 1}},
+	{"resnet 3×3/2 8→4", backend.ConvGeom{N: 3, Cin: 6, H: 8, W: 8, Cout: 10, K: 3, Stride: 2, Pad: 1}},
+	{"resnet 1×1/2 8→4", backend.ConvGeom{N: 3, Cin: 6, H: 8, W: 8, Cout: 10, K: 1, Stride: 2, Pad: 0}},
+}, convGeoms...)
+
+// TestConvImplicit runs every convolution through the implicit GEMM on
+// every tile, with and without split-K, and checks that the implicit
+// kernels ran exactly where the geometry allows them.
+func TestConvImplicit(t *testing.T) {
+	p := newPair(t)
+	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
+	dev, err := cuda.New(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dev = dev
+	dev.SetConvAlgo(cuda.ConvImplicit)
+	for _, tile := range []string{"", "128", "64", "32"} {
+		for _, splits := range []int{0, 3} {
+			dev.ForceGemm(tile, splits)
+			for _, c := range implicitGeoms {
+				name := fmt.Sprintf("%s tile %q splits %d", c.name, tile, splits)
+				g := c.g
+				rowsOK := g.OutW()%4 == 0
+				xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
+				x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
+
+				y, dx, dw := p.out(yn), p.out(xn), p.out(wn)
+				log.took("")
+				p.ref.Conv2d(x.ref, w.ref, y.ref, g)
+				dev.Conv2d(x.dev, w.dev, y.dev, g)
+				if got := log.took("conv_fwd_"); got != rowsOK {
+					t.Errorf("%s: forward implicit = %v, want %v", name, got, rowsOK)
+				}
+				p.check(name+" forward", y, fp32)
+
+				p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
+				dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
+				want := g.Stride == 1 && g.W%4 == 0
+				if got := log.took("conv_bwd_data_"); got != want {
+					t.Errorf("%s: backward data implicit = %v, want %v", name, got, want)
+				}
+				p.check(name+" backward data", dx, fp32)
+
+				p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
+				dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
+				if got := log.took("conv_bwd_filter_"); got != rowsOK {
+					t.Errorf("%s: backward filter implicit = %v, want %v", name, got, rowsOK)
+				}
+				p.check(name+" backward filter", dw, fp32)
+			}
+		}
+	}
+}
+
+// TestConvImplicitTF32 runs the implicit convolutions on the TF32 tiles.
+func TestConvImplicitTF32(t *testing.T) {
+	p := newPair(t)
+	p.dev.SetConvAlgo(cuda.ConvImplicit)
+	for _, tile := range []string{"tf32-128", "tf32-64"} {
+		for _, splits := range []int{0, 2} {
+			p.dev.ForceGemm(tile, splits)
+			for _, c := range implicitGeoms[:6] {
+				convCase(p, fmt.Sprintf("%s %s splits %d", c.name, tile, splits), c.g, tf32)
+			}
+		}
 	}
 }

@@ -15,22 +15,28 @@ type gemmTile struct {
 	perSM   int     // blocks resident per SM (registers and launch bounds)
 	rate    float64 // GFLOP/s with every SM full: 4096³ on an H200
 	k       [4]kid
+	conv    [3]kid // the implicit convolutions on this tile (conv.go)
 }
 
+// gemmKernels registers tile name's GEMM entries (sgemm_NAME_nn, …) and
+// its implicit convolutions (conv_fwd_NAME, …).
 func gemmKernels(name string, bm, bn, threads, perSM int, rate float64) gemmTile {
 	t := gemmTile{bm: bm, bn: bn, threads: threads, perSM: perSM, rate: rate}
 	for i, s := range [4]string{"nn", "nt", "tn", "tt"} {
-		t.k[i] = kernel(name + "_" + s)
+		t.k[i] = kernel("sgemm_" + name + "_" + s)
+	}
+	for i, op := range [3]string{"conv_fwd", "conv_bwd_filter", "conv_bwd_data"} {
+		t.conv[i] = kernel(op + "_" + name)
 	}
 	return t
 }
 
 var (
-	tile128   = gemmKernels("sgemm_128x128", 128, 128, 256, 2, 42000)
-	tile64    = gemmKernels("sgemm_64x64", 64, 64, 64, 6, 36000)
-	tile32    = gemmKernels("sgemm_32x128", 32, 128, 64, 6, 35000)
-	tileTF128 = gemmKernels("sgemm_tf32_128x128", 128, 128, 256, 2, 103000)
-	tileTF64  = gemmKernels("sgemm_tf32_64x64", 64, 64, 128, 4, 71000)
+	tile128   = gemmKernels("128x128", 128, 128, 256, 2, 42000)
+	tile64    = gemmKernels("64x64", 64, 64, 64, 6, 36000)
+	tile32    = gemmKernels("32x128", 32, 128, 64, 6, 35000)
+	tileTF128 = gemmKernels("tf32_128x128", 128, 128, 256, 2, 103000)
+	tileTF64  = gemmKernels("tf32_64x64", 64, 64, 128, 4, 71000)
 
 	fp32Tiles = []*gemmTile{&tile128, &tile64, &tile32}
 	tf32Tiles = []*gemmTile{&tileTF128, &tileTF64, &tile32}

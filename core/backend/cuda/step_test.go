@@ -3,11 +3,13 @@
 package cuda_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
+	"github.com/byol-lab/byol-lab/core/backend/cuda"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
@@ -21,13 +23,22 @@ func TestStepMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, arch := range []string{"tiny", "mlp"} {
-		t.Run(arch, func(t *testing.T) {
+	for _, c := range []struct {
+		arch  string
+		width float64
+		conv  cuda.ConvAlgo
+	}{
+		{"tiny", 1, cuda.ConvIm2col},
+		{"tiny", 1, cuda.ConvImplicit},
+		{"resnet18", 0.125, cuda.ConvImplicit}, // stride-1 backward data, shortcuts
+		{"mlp", 1, cuda.ConvIm2col},
+	} {
+		t.Run(fmt.Sprintf("%s×%g/%s", c.arch, c.width, c.conv), func(t *testing.T) {
 			cfg, err := byol.Defaults("shapes")
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Arch, cfg.Batch, cfg.Steps = arch, stepBatch, 10
+			cfg.Arch, cfg.Width, cfg.Batch, cfg.Steps = c.arch, c.width, stepBatch, 10
 			cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
 			cfg.Optimizer.Name, cfg.LR, cfg.Optimizer.WeightDecay = "lars", 0.2, 1.5e-6
 
@@ -38,6 +49,7 @@ func TestStepMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := newPair(t)
+			p.dev.SetConvAlgo(c.conv)
 			dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
 			if err != nil {
 				t.Fatal(err)
