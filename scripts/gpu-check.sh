@@ -6,8 +6,9 @@
 #   scripts/gpu-check.sh run       on the GPU machine (no Go there), in one call:
 #                                  (a) conformance: every backend op vs the CPU backend
 #                                  (b) whole BYOL steps, CPU vs CUDA
-#                                  (c) benchmarks: SGEMM, training throughput, live lab,
-#                                      and a per-kernel profile of the steps
+#                                  (c) benchmarks: SGEMM, convolutions, training throughput
+#                                      with each convolution algorithm, live lab, and a
+#                                      per-kernel profile of the steps
 #                                  (d) the same configurations in PyTorch on the same GPU
 #
 # With the device tool: run(command="sh scripts/gpu-check.sh run", carry=[".gpu"]).
@@ -43,15 +44,21 @@ run)
 	# (c)+(d): ours and PyTorch's step, same model, batch, augmentations on the GPU.
 	# Then --profile times every kernel of a few more steps (each launch
 	# waited for): where the step's GPU time goes.
+	# Both convolution algorithms (im2col+GEMM, implicit GEMM) run side by
+	# side, so the faster one can become the default.
 	for cfg in "small 256 5 30 10" "resnet18 512 2 6 3"; do
 		set -- $cfg
 		step "(c)+(d) training step: arch $1, batch $2, shapes"
-		t 60 .gpu/byol-lab bench --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
+		for conv in im2col implicit; do
+			t 60 .gpu/byol-lab bench --device cuda --conv $conv --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
+		done
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"
 	done
 
 	step "(c)+(d) SGEMM: ours, then torch.mm"
 	t 60 .gpu/cuda.test -test.run '^$' -test.bench Sgemm -test.benchtime 5x 2>&1 | tee "$out/gemm.txt"
+	step "(c) convolutions: im2col+GEMM vs implicit GEMM, per layer and pass"
+	t 60 .gpu/cuda.test -test.run '^$' -test.bench Conv -test.benchtime 5x 2>&1 | tee "$out/conv.txt"
 	t 45 python3 bench/torch_gemm.py --device cuda 32x262144x27 64x65536x288 128x16384x576 64x288x65536 64x262144x576 512x4096x4608 512x512x512 2>&1 | tee "$out/gemm_torch.txt"
 
 	step "(c) live lab: 4 runs on the GPU"

@@ -3,9 +3,10 @@
 
     python3 scripts/gpu-summary.py DIR
 
-DIR holds what the check wrote: bench.txt (byol-lab's `bench` lines, each
-followed by PyTorch's JSON line for the same arch and batch, and the kernel
-profiles), gemm.txt (`go test -bench Sgemm`), gemm_torch.txt (torch_gemm.py),
+DIR holds what the check wrote: bench.txt (byol-lab's `bench` lines, one
+per convolution algorithm, PyTorch's JSON line for the same arch and batch,
+and the kernel profiles), gemm.txt (`go test -bench Sgemm`), conv.txt
+(`go test -bench Conv`), gemm_torch.txt (torch_gemm.py),
 lab.txt and conformance.txt. Prints the issue's targets with ours, PyTorch's
 and the ratio, so a GPU session's notes need no arithmetic by hand. Standard
 library only (the GPU machine has python3 but no network).
@@ -18,7 +19,8 @@ import sys
 # The issue's targets: training-step speed ratio over PyTorch eager.
 STEP_TARGETS = {("small", 256): 2.0, ("resnet18", 512): 1.0}
 
-BENCH = re.compile(r"dataset=(\S+) arch=(\S+) batch=(\d+) .*?: ([\d.]+) ms/step, (\d+) img/s")
+BENCH = re.compile(r"dataset=(\S+) arch=(\S+) batch=(\d+) .*?(?: conv=(\S+))?: ([\d.]+) ms/step, (\d+) img/s")
+CONV = re.compile(r"^BenchmarkConv/(.+)/(forward|backward_data|backward_filter)/(im2col|implicit)\S*\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s")
 SGEMM = re.compile(r"^BenchmarkSgemm/([^/]+)/(fp32|tf32)/m=(\d+),n=(\d+),k=(\d+)\S*\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s")
 LAB = re.compile(r"lab run (\S+): ([\d.]+) steps/s, ([\d.]+) snapshots/s")
 
@@ -32,13 +34,12 @@ def read(d, name):
 
 
 def steps(lines):
-    """(arch, batch) -> [ours img/s, ours ms, torch img/s, torch ms]."""
-    out, last = {}, None
+    """Rows (arch, batch, conv) -> [ours img/s, ours ms]; PyTorch's (arch, batch) -> [img/s, ms]."""
+    ours, torch = {}, {}
     for line in lines:
         m = BENCH.search(line)
         if m:
-            last = (m.group(2), int(m.group(3)))
-            out.setdefault(last, [None] * 4)[:2] = [float(m.group(5)), float(m.group(4))]
+            ours[(m.group(2), int(m.group(3)), m.group(4) or "")] = [float(m.group(6)), float(m.group(5))]
             continue
         if line.startswith("{"):
             try:
@@ -46,18 +47,17 @@ def steps(lines):
             except ValueError:
                 continue
             if "img_per_s" in r and "arch" in r:
-                key = (r["arch"], int(r["batch"]))
-                out.setdefault(key, [None] * 4)[2:] = [r["img_per_s"], r["ms_per_step"]]
-    return out
+                torch[(r["arch"], int(r["batch"]))] = [r["img_per_s"], r["ms_per_step"]]
+    return ours, torch
 
 
 def profiles(lines):
-    """The kernel profiles in bench.txt: (arch, batch) -> table lines."""
+    """The kernel profiles in bench.txt: (arch, batch, conv) -> table lines."""
     out, key, table = {}, None, None
     for line in lines:
         m = BENCH.search(line)
         if m:
-            key, table = (m.group(2), int(m.group(3))), None
+            key, table = (m.group(2), int(m.group(3)), m.group(4) or ""), None
         elif line.startswith("kernel profile over") and key:
             table = out.setdefault(key, [])
         elif table is not None:
@@ -76,13 +76,28 @@ def main(d):
     bench = read(d, "bench.txt")
     print("| BYOL step | byol-lab img/s (ms) | PyTorch img/s (ms) | ratio | target |")
     print("|---|---|---|---|---|")
-    for (arch, batch), (o, oms, t, tms) in sorted(steps(bench).items()):
+    ours_steps, torch_steps = steps(bench)
+    for (arch, batch, conv), (o, oms) in sorted(ours_steps.items()):
+        t, tms = torch_steps.get((arch, batch), [None, None])
         ratio = o / t if o and t else None
         target = STEP_TARGETS.get((arch, batch))
         verdict = "" if target is None or ratio is None else ("≥ %g× %s" % (target, "✔" if ratio >= target else "✘"))
-        print("| %s, batch %d | %s (%s) | %s (%s) | %s | %s |" % (
-            arch, batch, fmt(o), fmt(oms, "{:.1f} ms"), fmt(t), fmt(tms, "{:.1f} ms"),
-            fmt(ratio, "{:.2f}×"), verdict))
+        print("| %s, batch %d%s | %s (%s) | %s (%s) | %s | %s |" % (
+            arch, batch, ", conv " + conv if conv else "", fmt(o), fmt(oms, "{:.1f} ms"), fmt(t),
+            fmt(tms, "{:.1f} ms"), fmt(ratio, "{:.2f}×"), verdict))
+
+    convs = {}
+    for line in read(d, "conv.txt"):
+        m = CONV.match(line)
+        if m:
+            convs.setdefault((m.group(1).replace("_", " "), m.group(2).replace("_", " ")), {})[m.group(3)] = float(m.group(4))
+    if convs:
+        print()
+        print("| convolution (pass) | im2col GFLOP/s | implicit GFLOP/s | implicit / im2col |")
+        print("|---|---|---|---|")
+        for (layer, op), r in convs.items():
+            a, b = r.get("im2col"), r.get("implicit")
+            print("| %s (%s) | %s | %s | %s |" % (layer, op, fmt(a), fmt(b), fmt(b / a if a and b else None, "{:.2f}×")))
 
     ours = {}
     for line in read(d, "gemm.txt"):
@@ -123,8 +138,9 @@ def main(d):
         failed = [l.strip() for l in conf if l.lstrip().startswith("--- FAIL")]
         print("\nConformance (tests and subtests): %d passed, %d failed%s" % (passed, len(failed), "".join("\n  " + l for l in failed)))
 
-    for (arch, batch), table in sorted(profiles(bench).items()):
-        print("\nKernel profile, %s batch %d (top 8 of %d rows, then the total):" % (arch, batch, len(table) - 2))
+    for (arch, batch, conv), table in sorted(profiles(bench).items()):
+        print("\nKernel profile, %s batch %d%s (top 8 of %d rows, then the total):" % (
+            arch, batch, ", conv " + conv if conv else "", len(table) - 2))
         body = table[1:-1]
         for line in [table[0]] + body[:8] + [table[-1]]:
             print("    " + line)

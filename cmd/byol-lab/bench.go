@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/byol-lab/byol-lab/core/backend"
+	"github.com/byol-lab/byol-lab/core/backend/cuda"
 	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/device"
@@ -28,6 +29,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
 	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
+	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM or implicit GEMM (default: "+cuda.ConvIm2col.String()+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,6 +42,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *warmup < 0 || *timed < 1 || *profile < 0 {
 		return fmt.Errorf("bench: --warmup and --profile must be ≥ 0 and --timed ≥ 1")
+	}
+	var conv cuda.ConvAlgo
+	if *convName != "" {
+		if cfg.Device != "cuda" {
+			return fmt.Errorf("bench: --conv needs --device cuda")
+		}
+		if conv, err = cuda.ParseConvAlgo(*convName); err != nil {
+			return fmt.Errorf("bench: --conv: %w", err)
+		}
 	}
 	var (
 		b    backend.Backend
@@ -62,6 +73,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	convs := ""
+	if cb, ok := b.(*cuda.CUDA); ok {
+		if *convName != "" {
+			cb.SetConvAlgo(conv)
+		}
+		convs = " conv=" + cb.ConvAlgo().String()
+	}
 	t, err := byol.NewTrainer(cfg, b, pool, ds.Train)
 	if err != nil {
 		return err
@@ -79,8 +97,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	el := time.Since(start)
 	ips := float64(*timed*cfg.Batch) / el.Seconds()
-	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s: %.1f ms/step, %.0f img/s (two views each)\n",
-		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), 1000*el.Seconds()/float64(*timed), ips)
+	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s%s: %.1f ms/step, %.0f img/s (two views each)\n",
+		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), convs, 1000*el.Seconds()/float64(*timed), ips)
 	if prof == nil {
 		return nil
 	}

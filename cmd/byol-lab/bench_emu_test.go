@@ -22,3 +22,24 @@ func TestBenchProfileOnEmulatedCUDA(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchConvImplicitOnEmulatedCUDA: --conv implicit reaches the backend
+// (the profile shows the implicit kernels and no im2col for tiny's layers,
+// whose output rows are 32, 16 and 8 pixels wide) and the line says so.
+func TestBenchConvImplicitOnEmulatedCUDA(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--device", "cuda", "--dataset", "shapes", "--arch", "tiny",
+		"--batch", "8", "--warmup", "0", "--timed", "1", "--profile", "1", "--conv", "implicit")
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	t.Log(out)
+	for _, want := range []string{"conv=implicit:", "conv_fwd_", "conv_bwd_filter_"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// The stride-2 layers' backward data stays on im2col's col2im.
+	if strings.Contains(out, "conv_im2col") {
+		t.Error("the implicit run unfolded columns (conv_im2col in the profile)")
+	}
+}

@@ -124,3 +124,11 @@ func TestMethodFlags(t *testing.T) {
 		t.Errorf("--method over the file gave %q", c.Method)
 	}
 }
+
+// TestBenchConvNeedsCUDA: --conv on the CPU is refused with a clear message.
+func TestBenchConvNeedsCUDA(t *testing.T) {
+	code, _, errOut := runCLI("bench", "--conv", "implicit", "--batch", "8", "--timed", "1")
+	if code == 0 || !strings.Contains(errOut, "--conv needs --device cuda") {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+}

@@ -97,19 +97,25 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
-// BenchmarkConv times a whole convolution (im2col, GEMM, layout kernels)
-// for arch small's and resnet18's layers at batch 256, in GFLOP/s of the
-// convolution's arithmetic.
+// BenchmarkConv times a whole convolution (im2col, GEMM, layout kernels;
+// or the implicit GEMM) for arch small's and resnet18's layers, each
+// algorithm right after the other, in GFLOP/s of the convolution's
+// arithmetic. resnet18 runs at 1024 images: both views of a batch of 512.
 func BenchmarkConv(b *testing.B) {
 	c := benchDevice(b)
+	defer c.SetConvAlgo(cuda.ConvIm2col)
 	rng := rand.New(rand.NewPCG(3, 4))
 	geoms := []struct {
 		name string
 		g    backend.ConvGeom
 	}{
-		{"small conv1", backend.ConvGeom{N: 256, Cin: 32, H: 32, W: 32, Cout: 64, K: 3, Stride: 2, Pad: 1}},
-		{"resnet18 64ch", backend.ConvGeom{N: 256, Cin: 64, H: 32, W: 32, Cout: 64, K: 3, Stride: 1, Pad: 1}},
-		{"resnet18 512ch", backend.ConvGeom{N: 256, Cin: 512, H: 4, W: 4, Cout: 512, K: 3, Stride: 1, Pad: 1}},
+		{"small conv1", backend.ConvGeom{N: 512, Cin: 32, H: 32, W: 32, Cout: 64, K: 3, Stride: 2, Pad: 1}},
+		{"small conv2", backend.ConvGeom{N: 512, Cin: 64, H: 16, W: 16, Cout: 128, K: 3, Stride: 2, Pad: 1}},
+		{"resnet18 64ch", backend.ConvGeom{N: 1024, Cin: 64, H: 32, W: 32, Cout: 64, K: 3, Stride: 1, Pad: 1}},
+		{"resnet18 128ch", backend.ConvGeom{N: 1024, Cin: 128, H: 16, W: 16, Cout: 128, K: 3, Stride: 1, Pad: 1}},
+		{"resnet18 256ch", backend.ConvGeom{N: 1024, Cin: 256, H: 8, W: 8, Cout: 256, K: 3, Stride: 1, Pad: 1}},
+		{"resnet18 512ch", backend.ConvGeom{N: 1024, Cin: 512, H: 4, W: 4, Cout: 512, K: 3, Stride: 1, Pad: 1}},
+		{"resnet18 64→128/2", backend.ConvGeom{N: 1024, Cin: 64, H: 32, W: 32, Cout: 128, K: 3, Stride: 2, Pad: 1}},
 	}
 	for _, gc := range geoms {
 		g := gc.g
@@ -126,21 +132,24 @@ func BenchmarkConv(b *testing.B) {
 			{"backward filter", func() { c.Conv2dBackwardFilter(x, y, dw, g) }},
 		}
 		for _, op := range ops {
-			b.Run(gc.name+"/"+op.name, func(b *testing.B) {
-				op.run()
-				if err := c.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+			for _, algo := range []cuda.ConvAlgo{cuda.ConvIm2col, cuda.ConvImplicit} {
+				b.Run(gc.name+"/"+op.name+"/"+algo.String(), func(b *testing.B) {
+					c.SetConvAlgo(algo)
 					op.run()
-				}
-				if err := c.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+					if err := c.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						op.run()
+					}
+					if err := c.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
