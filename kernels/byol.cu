@@ -5,3 +5,4 @@
 #include "conv.cuh"
 #include "augment.cuh"
 #include "contrastive.cuh"
+#include "winograd.cuh"

@@ -29,7 +29,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
 	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
-	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM or implicit GEMM (default: "+cuda.ConvIm2col.String()+")")
+	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, or Winograd F(2×2,3×3) where it applies and implicit GEMM elsewhere: im2col, implicit or winograd (default: "+cuda.ConvIm2col.String()+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "a5c7141fbcddcc5670d9c3b53f7891ae5c4b9cc82ddbe493ed8dfd2ab40790e4"
+#define BYOL_EMU_SOURCES "85aa5b4833228dc15f7978907bd8e7fde6e9d1c3578b3d262a0a93c7b68db1eb"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
@@ -85,3 +85,6 @@ KERNEL(sgemm_tf32_64x64_nn)
 KERNEL(sgemm_tf32_64x64_nt)
 KERNEL(sgemm_tf32_64x64_tn)
 KERNEL(sgemm_tf32_64x64_tt)
+KERNEL(wino_filter)
+KERNEL(wino_input)
+KERNEL(wino_output)

@@ -26,6 +26,10 @@ import (
 // multiple of 4 pixels (input rows for backward data, which it runs only
 // at stride 1, where no product is wasted on the zeros between strided
 // pixels); other convolutions take the im2col path.
+//
+// Winograd F(2×2, 3×3) (winograd.go) for the 3×3 stride-1 forward and
+// backward data passes with at least 16 channels in and out, the implicit
+// GEMM for everything else it can run, im2col for the rest.
 
 // ConvAlgo chooses how the CUDA backend runs convolutions.
 type ConvAlgo int
@@ -33,20 +37,21 @@ type ConvAlgo int
 const (
 	ConvIm2col   ConvAlgo = iota // unfolded columns + GEMM
 	ConvImplicit                 // implicit GEMM where the geometry allows, im2col elsewhere
+	ConvWinograd                 // Winograd for 3×3 stride 1, then as ConvImplicit
 )
 
-var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit"}
+var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit", ConvWinograd: "winograd"}
 
 func (a ConvAlgo) String() string { return convAlgoNames[a] }
 
-// ParseConvAlgo reads "im2col" or "implicit".
+// ParseConvAlgo reads an algorithm's name.
 func ParseConvAlgo(s string) (ConvAlgo, error) {
 	for a, name := range convAlgoNames {
 		if s == name {
 			return ConvAlgo(a), nil
 		}
 	}
-	return 0, fmt.Errorf("convolution algorithm %q: want im2col or implicit", s)
+	return 0, fmt.Errorf("convolution algorithm %q: want im2col, implicit or winograd", s)
 }
 
 // SetConvAlgo switches the convolution algorithm from the next call on.
@@ -136,6 +141,10 @@ func (c *CUDA) im2col(x Ptr, col *Buf, g backend.ConvGeom, nb int) {
 func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2d", g, x, w, y)
 	ho, wo := g.OutH(), g.OutW()
+	if c.winograd(g) {
+		c.convWinograd(x.(*Buf).ptr, w.(*Buf).ptr, y.(*Buf).ptr, g, false)
+		return
+	}
 	if c.implicit(convFwd, g) {
 		c.convImplicit(&convOp{kind: convFwd, g: g, a: w.(*Buf).ptr, b: x.(*Buf).ptr, c: y.(*Buf).ptr})
 		return
@@ -168,6 +177,10 @@ func (c *CUDA) dyToCM(dy Ptr, g backend.ConvGeom, n0, cnt int) *Buf {
 func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2dBackwardData", g, dx, w, dy)
 	ho, wo := g.OutH(), g.OutW()
+	if c.winograd(g) {
+		c.convWinograd(dy.(*Buf).ptr, w.(*Buf).ptr, dx.(*Buf).ptr, g, true)
+		return
+	}
 	if c.implicit(convBwdData, g) {
 		kk := g.K * g.K
 		wT := c.grow(&c.conv.wT, g.Cout*g.Cin*kk)
@@ -229,7 +242,7 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 // implicit says whether op runs as an implicit GEMM: chosen, and each slot's
 // four pixels lie in one row (conv.cuh), and the loaders' offsets fit.
 func (c *CUDA) implicit(op int, g backend.ConvGeom) bool {
-	if c.conv.algo != ConvImplicit || g.N == 0 {
+	if c.conv.algo == ConvIm2col || g.N == 0 {
 		return false
 	}
 	if int64(g.N)*int64(max(g.Cin, g.Cout))*int64(g.H*g.W+g.OutH()*g.OutW()) >= 1<<31 {

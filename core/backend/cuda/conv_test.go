@@ -191,3 +191,73 @@ func TestConvImplicitTF32(t *testing.T) {
 		}
 	}
 }
+
+// winoGeoms are 3×3 stride-1 layers with ≥ 16 channels: ResNet stages,
+// odd sizes that leave partial 2×2 tiles, no padding and wide padding.
+var winoGeoms = []struct {
+	name string
+	g    backend.ConvGeom
+}{
+	{"resnet 8×8", backend.ConvGeom{N: 3, Cin: 16, H: 8, W: 8, Cout: 20, K: 3, Stride: 1, Pad: 1}},
+	{"resnet 4×4", backend.ConvGeom{N: 5, Cin: 24, H: 4, W: 4, Cout: 16, K: 3, Stride: 1, Pad: 1}},
+	{"odd 7×5", backend.ConvGeom{N: 2, Cin: 17, H: 7, W: 5, Cout: 16, K: 3, Stride: 1, Pad: 1}},
+	{"no pad 6×9", backend.ConvGeom{N: 2, Cin: 16, H: 6, W: 9, Cout: 18, K: 3, Stride: 1, Pad: 0}},
+	{"pad 2 5×5", backend.ConvGeom{N: 2, Cin: 16, H: 5, W: 5, Cout: 16, K: 3, Stride: 1, Pad: 2}},
+	{"single pixel", backend.ConvGeom{N: 3, Cin: 16, H: 1, W: 1, Cout: 16, K: 3, Stride: 1, Pad: 1}},
+}
+
+// TestConvWinograd runs the 3×3 stride-1 layers through Winograd (forward
+// and backward data; the filter gradient takes the implicit GEMM) on every
+// fp32 tile of the batched GEMM and in chunks of images, and checks that
+// layers Winograd does not suit are left to the other algorithms.
+func TestConvWinograd(t *testing.T) {
+	p := newPair(t)
+	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
+	dev, err := cuda.New(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dev = dev
+	dev.SetConvAlgo(cuda.ConvWinograd)
+	run := func(name string, g backend.ConvGeom, wantWino bool) {
+		xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
+		x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
+		y, dx := p.out(yn), p.out(xn)
+		log.took("")
+		p.ref.Conv2d(x.ref, w.ref, y.ref, g)
+		dev.Conv2d(x.dev, w.dev, y.dev, g)
+		if got := log.took("wino_"); got != wantWino {
+			t.Errorf("%s: forward ran Winograd = %v, want %v", name, got, wantWino)
+		}
+		p.check(name+" forward", y, fp32)
+		p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
+		dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
+		if got := log.took("wino_"); got != wantWino {
+			t.Errorf("%s: backward data ran Winograd = %v, want %v", name, got, wantWino)
+		}
+		p.check(name+" backward data", dx, fp32)
+	}
+	for _, tile := range []string{"", "128", "64", "32"} {
+		dev.ForceGemm(tile, 0)
+		for _, c := range winoGeoms {
+			run(fmt.Sprintf("%s tile %q", c.name, tile), c.g, true)
+		}
+	}
+	dev.ForceGemm("", 0)
+	g := winoGeoms[0].g
+	for _, images := range []int{1, 2} {
+		dev.SetConvWorkLimit(images * 16 * (g.Cin + g.Cout) * 16)
+		run(fmt.Sprintf("chunks of %d", images), g, true)
+	}
+	dev.SetConvWorkLimit(0)
+	for _, c := range []struct {
+		name string
+		g    backend.ConvGeom
+	}{
+		{"stride 2", backend.ConvGeom{N: 2, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 2, Pad: 1}},
+		{"1×1", backend.ConvGeom{N: 2, Cin: 16, H: 8, W: 8, Cout: 16, K: 1, Stride: 1, Pad: 0}},
+		{"RGB stem", backend.ConvGeom{N: 2, Cin: 3, H: 8, W: 8, Cout: 16, K: 3, Stride: 1, Pad: 1}},
+	} {
+		run(c.name, c.g, false)
+	}
+}

@@ -47,6 +47,7 @@ type CUDA struct {
 	ops  opsState  // ops.go
 	gemm gemmState // gemm.go
 	conv convState // conv.go
+	wino winoState // winograd.go
 	nce  nceState  // contrastive.go
 }
 

@@ -1,0 +1,65 @@
+package cuda
+
+import "github.com/byol-lab/byol-lab/core/backend"
+
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions, forward and backward
+// data (kernels/winograd.cuh): filter, input and output transforms around
+// one batched launch of 16 GEMMs, which do 16 multiplications per 2×2
+// outputs and channel pair where a direct convolution does 36. Batches run
+// in chunks of images so the transformed tiles fit the workspace bound.
+
+var (
+	kWinoFilter = kernel("wino_filter")
+	kWinoInput  = kernel("wino_input")
+	kWinoOutput = kernel("wino_output")
+)
+
+// winoMinChannels keeps Winograd off layers with few channels (a stem on
+// RGB), where the 16 GEMMs have too little depth to pay for the transforms.
+const winoMinChannels = 16
+
+// winograd says whether g runs through Winograd under the current algorithm.
+func (c *CUDA) winograd(g backend.ConvGeom) bool {
+	return c.conv.algo == ConvWinograd && g.K == 3 && g.Stride == 1 &&
+		g.Cin >= winoMinChannels && g.Cout >= winoMinChannels && g.N > 0
+}
+
+// winoState holds the Winograd workspaces: transformed filters U, input
+// tiles V and products M, grown on demand.
+type winoState struct {
+	u, v, m *Buf
+}
+
+// convWinograd computes out = conv(in, w) for a 3×3 filter at stride 1:
+// the forward pass (in = x, out = y), or with flip the data gradient (in =
+// dy, out = dx, the flipped filters transposed, padding 2 − pad).
+func (c *CUDA) convWinograd(in, w, out Ptr, g backend.ConvGeom, flip bool) {
+	cin, cout, h, wd, pad := g.Cin, g.Cout, g.H, g.W, g.Pad
+	oh, ow := g.OutH(), g.OutW()
+	flipArg := 0
+	if flip {
+		cin, cout, h, wd, oh, ow, pad = g.Cout, g.Cin, oh, ow, g.H, g.W, 2-g.Pad
+		flipArg = 1
+	}
+	th, tw := ceilDiv(oh, 2), ceilDiv(ow, 2)
+	u := c.grow(&c.wino.u, 16*cin*cout)
+	c.launch1D(kWinoFilter, cin*cout, 256, U(uint64(w)), P(u), I(g.Cout), I(g.Cin), I(flipArg))
+
+	nb := c.conv.chunk(g.N, 16*(cin+cout)*th*tw)
+	v := c.grow(&c.wino.v, 16*cin*nb*th*tw)
+	m := c.grow(&c.wino.m, 16*cout*nb*th*tw)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cnt := min(nb, g.N-n0)
+		tiles := cnt * th * tw
+		c.launch1D(kWinoInput, cin*tiles, 256,
+			U(uint64(in+Ptr(4*n0*cin*h*wd))), P(v), I(cnt), I(cin), I(h), I(wd), I(pad), I(th), I(tw))
+		c.gemmRun(&gemmOp{
+			m: cout, n: tiles, k: cin, alpha: 1,
+			a: u.ptr, b: v.ptr, c: m.ptr,
+			lda: cin, ldb: tiles, ldc: tiles,
+			sa: cout * cin, sb: cin * tiles, sc: cout * tiles, batch: 16,
+		})
+		c.launch1D(kWinoOutput, cout*tiles, 256,
+			P(m), U(uint64(out+Ptr(4*n0*cout*oh*ow))), I(cnt), I(cout), I(oh), I(ow), I(th), I(tw))
+	}
+}
