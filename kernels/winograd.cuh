@@ -114,3 +114,73 @@ extern "C" __global__ void wino_output(const float *__restrict__ m, float *__res
         if (ox + 1 < wo) dst[(oy + i) * wo + ox + 1] = a[i][1] - a[i][2] - a[i][3];
     }
 }
+
+// The filter gradient runs the forward pass's adjoints: with dy's tiles
+// transformed as dM_p = A·dy_p·Aᵀ (wino_output_adjoint, the adjoint of
+// wino_output) and the input tiles V as in the forward pass,
+//
+//   dU[ξ] = dM[ξ] · V[ξ]ᵀ          16 GEMMs, k = the tiles
+//   dw    = Gᵀ·dU·G                wino_filter_adjoint
+//
+// (dy is zero outside the output, so partial tiles need no special case.)
+
+// wino_output_adjoint writes dM[ξ][c][p] for nb images of dy[nb][c][ho][wo].
+extern "C" __global__ void wino_output_adjoint(const float *__restrict__ dy, float *__restrict__ dm, int nb, int c,
+                                               int ho, int wo, int th, int tw) {
+    const long long tiles = (long long)nb * th * tw;
+    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= tiles * c) return;
+    const int ch = (int)(e / tiles);
+    const long long p = e % tiles;
+    const int img = (int)(p / (th * tw)), t = (int)(p % (th * tw));
+    const int oy = (t / tw) * 2, ox = (t % tw) * 2;
+    const float *src = dy + ((long long)img * c + ch) * ho * wo;
+    float g[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) g[i][j] = (oy + i < ho && ox + j < wo) ? src[(oy + i) * wo + ox + j] : 0.0f;
+    // A·g: A is 4×2, rows (1,0), (1,1), (1,−1), (0,−1).
+    float a[4][2];
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        a[0][j] = g[0][j];
+        a[1][j] = g[0][j] + g[1][j];
+        a[2][j] = g[0][j] - g[1][j];
+        a[3][j] = -g[1][j];
+    }
+    const long long stride = (long long)c * tiles;
+    float *dst = dm + (long long)ch * tiles + p;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {  // (A·g)·Aᵀ, row i
+        dst[(i * 4 + 0) * stride] = a[i][0];
+        dst[(i * 4 + 1) * stride] = a[i][0] + a[i][1];
+        dst[(i * 4 + 2) * stride] = a[i][0] - a[i][1];
+        dst[(i * 4 + 3) * stride] = -a[i][1];
+    }
+}
+
+// wino_filter_adjoint writes dw[cout][cin][3][3] = Gᵀ·dU·G from dU[ξ][co][ci].
+extern "C" __global__ void wino_filter_adjoint(const float *__restrict__ du, float *__restrict__ dw, int cout,
+                                               int cin) {
+    const int e = blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= cout * cin) return;
+    const long long plane = (long long)cout * cin;
+    float q[4][4];
+#pragma unroll
+    for (int i = 0; i < 16; i++) q[i / 4][i % 4] = du[i * plane + e];
+    // Gᵀ·dU: Gᵀ is 3×4, rows (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1).
+    float t[3][4];
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
+        t[1][j] = 0.5f * (q[1][j] - q[2][j]);
+        t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
+    }
+#pragma unroll
+    for (int i = 0; i < 3; i++) {  // (Gᵀ·dU)·G, row i
+        dw[e * 9 + i * 3 + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+        dw[e * 9 + i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
+        dw[e * 9 + i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+    }
+}

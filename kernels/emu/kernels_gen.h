@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "85aa5b4833228dc15f7978907bd8e7fde6e9d1c3578b3d262a0a93c7b68db1eb"
+#define BYOL_EMU_SOURCES "186cf2e66f0a02e458865c7a33b76f2ecbde2493651a2816d7407e797e6f272f"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
@@ -86,5 +86,7 @@ KERNEL(sgemm_tf32_64x64_nt)
 KERNEL(sgemm_tf32_64x64_tn)
 KERNEL(sgemm_tf32_64x64_tt)
 KERNEL(wino_filter)
+KERNEL(wino_filter_adjoint)
 KERNEL(wino_input)
 KERNEL(wino_output)
+KERNEL(wino_output_adjoint)

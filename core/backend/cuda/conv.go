@@ -27,9 +27,9 @@ import (
 // at stride 1, where no product is wasted on the zeros between strided
 // pixels); other convolutions take the im2col path.
 //
-// Winograd F(2×2, 3×3) (winograd.go) for the 3×3 stride-1 forward and
-// backward data passes with at least 16 channels in and out, the implicit
-// GEMM for everything else it can run, im2col for the rest.
+// Winograd F(2×2, 3×3) (winograd.go) for 3×3 stride-1 layers with at least
+// 16 channels in and out, the implicit GEMM for everything else it can run,
+// im2col for the rest.
 
 // ConvAlgo chooses how the CUDA backend runs convolutions.
 type ConvAlgo int
@@ -213,6 +213,10 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 	plane, rows := ho*wo, g.Cin*g.K*g.K
 	if g.N == 0 {
 		c.Fill(dw, 0)
+		return
+	}
+	if c.winograd(g) {
+		c.convWinogradFilter(x.(*Buf).ptr, dy.(*Buf).ptr, dw.(*Buf).ptr, g)
 		return
 	}
 	if c.implicit(convBwdFilter, g) {

@@ -206,10 +206,10 @@ var winoGeoms = []struct {
 	{"single pixel", backend.ConvGeom{N: 3, Cin: 16, H: 1, W: 1, Cout: 16, K: 3, Stride: 1, Pad: 1}},
 }
 
-// TestConvWinograd runs the 3×3 stride-1 layers through Winograd (forward
-// and backward data; the filter gradient takes the implicit GEMM) on every
-// fp32 tile of the batched GEMM and in chunks of images, and checks that
-// layers Winograd does not suit are left to the other algorithms.
+// TestConvWinograd runs the 3×3 stride-1 layers through Winograd (all
+// three passes) on every fp32 tile of the batched GEMM, with split-K for
+// the filter gradient and in chunks of images, and checks that layers
+// Winograd does not suit are left to the other algorithms.
 func TestConvWinograd(t *testing.T) {
 	p := newPair(t)
 	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
@@ -222,7 +222,7 @@ func TestConvWinograd(t *testing.T) {
 	run := func(name string, g backend.ConvGeom, wantWino bool) {
 		xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
 		x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
-		y, dx := p.out(yn), p.out(xn)
+		y, dx, dw := p.out(yn), p.out(xn), p.out(wn)
 		log.took("")
 		p.ref.Conv2d(x.ref, w.ref, y.ref, g)
 		dev.Conv2d(x.dev, w.dev, y.dev, g)
@@ -236,11 +236,19 @@ func TestConvWinograd(t *testing.T) {
 			t.Errorf("%s: backward data ran Winograd = %v, want %v", name, got, wantWino)
 		}
 		p.check(name+" backward data", dx, fp32)
+		p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
+		dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
+		if got := log.took("wino_"); got != wantWino {
+			t.Errorf("%s: backward filter ran Winograd = %v, want %v", name, got, wantWino)
+		}
+		p.check(name+" backward filter", dw, fp32)
 	}
 	for _, tile := range []string{"", "128", "64", "32"} {
-		dev.ForceGemm(tile, 0)
-		for _, c := range winoGeoms {
-			run(fmt.Sprintf("%s tile %q", c.name, tile), c.g, true)
+		for _, splits := range []int{0, 3} {
+			dev.ForceGemm(tile, splits)
+			for _, c := range winoGeoms {
+				run(fmt.Sprintf("%s tile %q splits %d", c.name, tile, splits), c.g, true)
+			}
 		}
 	}
 	dev.ForceGemm("", 0)

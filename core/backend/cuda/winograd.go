@@ -2,16 +2,19 @@ package cuda
 
 import "github.com/byol-lab/byol-lab/core/backend"
 
-// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions, forward and backward
-// data (kernels/winograd.cuh): filter, input and output transforms around
-// one batched launch of 16 GEMMs, which do 16 multiplications per 2×2
-// outputs and channel pair where a direct convolution does 36. Batches run
-// in chunks of images so the transformed tiles fit the workspace bound.
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions, all three passes
+// (kernels/winograd.cuh): filter, input and output transforms (or their
+// adjoints) around one batched launch of 16 GEMMs, which do 16
+// multiplications per 2×2 outputs and channel pair where a direct
+// convolution does 36. Batches run in chunks of images so the transformed
+// tiles fit the workspace bound.
 
 var (
-	kWinoFilter = kernel("wino_filter")
-	kWinoInput  = kernel("wino_input")
-	kWinoOutput = kernel("wino_output")
+	kWinoFilter        = kernel("wino_filter")
+	kWinoInput         = kernel("wino_input")
+	kWinoOutput        = kernel("wino_output")
+	kWinoOutputAdjoint = kernel("wino_output_adjoint")
+	kWinoFilterAdjoint = kernel("wino_filter_adjoint")
 )
 
 // winoMinChannels keeps Winograd off layers with few channels (a stem on
@@ -62,4 +65,35 @@ func (c *CUDA) convWinograd(in, w, out Ptr, g backend.ConvGeom, flip bool) {
 		c.launch1D(kWinoOutput, cout*tiles, 256,
 			P(m), U(uint64(out+Ptr(4*n0*cout*oh*ow))), I(cnt), I(cout), I(oh), I(ow), I(th), I(tw))
 	}
+}
+
+// convWinogradFilter computes the filter gradient dw of a 3×3 stride-1
+// convolution: dU[ξ] = dM[ξ]·V[ξ]ᵀ summed over the tiles of every chunk,
+// then dw = Gᵀ·dU·G.
+func (c *CUDA) convWinogradFilter(x, dy, dw Ptr, g backend.ConvGeom) {
+	oh, ow := g.OutH(), g.OutW()
+	th, tw := ceilDiv(oh, 2), ceilDiv(ow, 2)
+	du := c.grow(&c.wino.u, 16*g.Cin*g.Cout)
+	nb := c.conv.chunk(g.N, 16*(g.Cin+g.Cout)*th*tw)
+	v := c.grow(&c.wino.v, 16*g.Cin*nb*th*tw)
+	m := c.grow(&c.wino.m, 16*g.Cout*nb*th*tw)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cnt := min(nb, g.N-n0)
+		tiles := cnt * th * tw
+		c.launch1D(kWinoInput, g.Cin*tiles, 256,
+			U(uint64(x+Ptr(4*n0*g.Cin*g.H*g.W))), P(v), I(cnt), I(g.Cin), I(g.H), I(g.W), I(g.Pad), I(th), I(tw))
+		c.launch1D(kWinoOutputAdjoint, g.Cout*tiles, 256,
+			U(uint64(dy+Ptr(4*n0*g.Cout*oh*ow))), P(m), I(cnt), I(g.Cout), I(oh), I(ow), I(th), I(tw))
+		beta := float32(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		c.gemmRun(&gemmOp{
+			transB: true, m: g.Cout, n: g.Cin, k: tiles, alpha: 1, beta: beta,
+			a: m.ptr, b: v.ptr, c: du.ptr,
+			lda: tiles, ldb: tiles, ldc: g.Cin,
+			sa: g.Cout * tiles, sb: g.Cin * tiles, sc: g.Cout * g.Cin, batch: 16,
+		})
+	}
+	c.launch1D(kWinoFilterAdjoint, g.Cout*g.Cin, 256, P(du), U(uint64(dw)), I(g.Cout), I(g.Cin))
 }
