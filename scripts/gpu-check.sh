@@ -44,12 +44,13 @@ run)
 	# (c)+(d): ours and PyTorch's step, same model, batch, augmentations on the GPU.
 	# Then --profile times every kernel of a few more steps (each launch
 	# waited for): where the step's GPU time goes.
-	# Every convolution algorithm (im2col+GEMM, implicit GEMM, Winograd)
-	# runs side by side, so the fastest can become the default.
+	# Every convolution algorithm (im2col+GEMM, implicit GEMM, Winograd, and
+	# auto: the fastest per layer, timed on first use, which lists its
+	# choices) runs side by side, so the fastest can become the default.
 	for cfg in "small 256 5 30 10" "resnet18 512 2 6 3"; do
 		set -- $cfg
 		step "(c)+(d) training step: arch $1, batch $2, shapes"
-		for conv in im2col implicit winograd; do
+		for conv in im2col implicit winograd auto; do
 			t 60 .gpu/byol-lab bench --device cuda --conv $conv --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
 		done
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"

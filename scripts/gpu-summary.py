@@ -68,6 +68,23 @@ def profiles(lines):
     return out
 
 
+def auto_choices(lines):
+    """conv=auto's per-layer choices in bench.txt: (arch, batch) -> lines."""
+    out, key, table = {}, None, None
+    for line in lines:
+        m = BENCH.search(line)
+        if m:
+            key, table = (m.group(2), int(m.group(3))), None
+        elif line.startswith("conv=auto chose") and key:
+            table = out.setdefault(key, [])
+        elif table is not None:
+            if line.startswith("  "):
+                table.append(line.strip())
+            else:
+                table = None
+    return out
+
+
 def fmt(x, spec="{:,.0f}"):
     return "–" if x is None else spec.format(x)
 
@@ -139,6 +156,11 @@ def main(d):
         passed = sum(l.lstrip().startswith("--- PASS") for l in conf)
         failed = [l.strip() for l in conf if l.lstrip().startswith("--- FAIL")]
         print("\nConformance (tests and subtests): %d passed, %d failed%s" % (passed, len(failed), "".join("\n  " + l for l in failed)))
+
+    for (arch, batch), table in sorted(auto_choices(bench).items()):
+        print("\nconv=auto's choices, %s batch %d (layer, pass, choice, each algorithm's time):" % (arch, batch))
+        for line in table:
+            print("    " + line)
 
     for (arch, batch, conv), table in sorted(profiles(bench).items()):
         print("\nKernel profile, %s batch %d%s (top 8 of %d rows, then the total):" % (

@@ -29,7 +29,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
 	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
-	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, or Winograd F(2×2,3×3) where it applies and implicit GEMM elsewhere: im2col, implicit or winograd (default: "+cuda.ConvIm2col.String()+")")
+	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, Winograd F(2×2,3×3) where it applies and implicit GEMM elsewhere, or the fastest of these per layer and pass, timed on first use: im2col, implicit, winograd or auto (default: "+cuda.ConvIm2col.String()+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +99,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ips := float64(*timed*cfg.Batch) / el.Seconds()
 	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s%s: %.1f ms/step, %.0f img/s (two views each)\n",
 		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), convs, 1000*el.Seconds()/float64(*timed), ips)
+	if cb, ok := b.(*cuda.CUDA); ok && cb.ConvAlgo() == cuda.ConvAuto {
+		fmt.Fprintln(stdout, "conv=auto chose (images × Cin×H×W → Cout, filter/stride; pass; choice; each algorithm's time):")
+		for _, line := range cb.ConvChoices() {
+			fmt.Fprintln(stdout, "  "+line)
+		}
+	}
 	if prof == nil {
 		return nil
 	}

@@ -43,3 +43,23 @@ func TestBenchConvImplicitOnEmulatedCUDA(t *testing.T) {
 		t.Error("the implicit run unfolded columns (conv_im2col in the profile)")
 	}
 }
+
+// TestBenchConvAutoOnEmulatedCUDA: --conv auto tunes each layer and pass
+// on first use and bench lists the choices with their times.
+func TestBenchConvAutoOnEmulatedCUDA(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--device", "cuda", "--dataset", "shapes", "--arch", "tiny",
+		"--batch", "8", "--warmup", "0", "--timed", "1", "--conv", "auto")
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	t.Log(out)
+	// tiny: three conv layers; layer 0 needs no data gradient.
+	if n := strings.Count(out, " ms\n"); n != 8 {
+		t.Errorf("%d choice lines, want 8 (3 forward, 3 filter, 2 data)", n)
+	}
+	for _, want := range []string{"conv=auto:", "conv=auto chose", "16 × 3×32×32 → 16, 3×3/1", "im2col"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}

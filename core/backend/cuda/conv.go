@@ -31,35 +31,6 @@ import (
 // 16 channels in and out, the implicit GEMM for everything else it can run,
 // im2col for the rest.
 
-// ConvAlgo chooses how the CUDA backend runs convolutions.
-type ConvAlgo int
-
-const (
-	ConvIm2col   ConvAlgo = iota // unfolded columns + GEMM
-	ConvImplicit                 // implicit GEMM where the geometry allows, im2col elsewhere
-	ConvWinograd                 // Winograd for 3×3 stride 1, then as ConvImplicit
-)
-
-var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit", ConvWinograd: "winograd"}
-
-func (a ConvAlgo) String() string { return convAlgoNames[a] }
-
-// ParseConvAlgo reads an algorithm's name.
-func ParseConvAlgo(s string) (ConvAlgo, error) {
-	for a, name := range convAlgoNames {
-		if s == name {
-			return ConvAlgo(a), nil
-		}
-	}
-	return 0, fmt.Errorf("convolution algorithm %q: want im2col, implicit or winograd", s)
-}
-
-// SetConvAlgo switches the convolution algorithm from the next call on.
-func (c *CUDA) SetConvAlgo(a ConvAlgo) { c.conv.algo = a }
-
-// ConvAlgo reports the convolution algorithm.
-func (c *CUDA) ConvAlgo() ConvAlgo { return c.conv.algo }
-
 var (
 	kIm2col   = kernel("conv_im2col")
 	kCol2im   = kernel("conv_col2im")
@@ -82,9 +53,10 @@ const convWorkFloats = 1 << 28
 // convState owns the convolution workspaces, grown on demand and reused.
 type convState struct {
 	algo ConvAlgo
-	col  *Buf // im2col columns of one chunk
-	dyT  *Buf // dy of one chunk, channel-major
-	wT   *Buf // the filters as Ŵ[ci][co·K·K] for implicit backward data
+	auto map[convKey]*convChoice // ConvAuto's choices (convalgo.go)
+	col  *Buf                    // im2col columns of one chunk
+	dyT  *Buf                    // dy of one chunk, channel-major
+	wT   *Buf                    // the filters as Ŵ[ci][co·K·K] for implicit backward data
 
 	limit int // workspace bound in floats; 0 is convWorkFloats (tests shrink it)
 }
@@ -140,12 +112,16 @@ func (c *CUDA) im2col(x Ptr, col *Buf, g backend.ConvGeom, nb int) {
 
 func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2d", g, x, w, y)
+	c.runConv(convFwd, c.algoFor(convFwd, g, x, w, y), x, w, y, g)
+}
+
+func (c *CUDA) conv2d(a ConvAlgo, x, w, y backend.Buffer, g backend.ConvGeom) {
 	ho, wo := g.OutH(), g.OutW()
-	if c.winograd(g) {
+	if a == ConvWinograd && winogradFits(g) {
 		c.convWinograd(x.(*Buf).ptr, w.(*Buf).ptr, y.(*Buf).ptr, g, false)
 		return
 	}
-	if c.implicit(convFwd, g) {
+	if a != ConvIm2col && implicitFits(convFwd, g) {
 		c.convImplicit(&convOp{kind: convFwd, g: g, a: w.(*Buf).ptr, b: x.(*Buf).ptr, c: y.(*Buf).ptr})
 		return
 	}
@@ -176,12 +152,16 @@ func (c *CUDA) dyToCM(dy Ptr, g backend.ConvGeom, n0, cnt int) *Buf {
 
 func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2dBackwardData", g, dx, w, dy)
+	c.runConv(convBwdData, c.algoFor(convBwdData, g, dy, w, dx), dy, w, dx, g)
+}
+
+func (c *CUDA) conv2dBackwardData(a ConvAlgo, dy, w, dx backend.Buffer, g backend.ConvGeom) {
 	ho, wo := g.OutH(), g.OutW()
-	if c.winograd(g) {
+	if a == ConvWinograd && winogradFits(g) {
 		c.convWinograd(dy.(*Buf).ptr, w.(*Buf).ptr, dx.(*Buf).ptr, g, true)
 		return
 	}
-	if c.implicit(convBwdData, g) {
+	if a != ConvIm2col && implicitFits(convBwdData, g) {
 		kk := g.K * g.K
 		wT := c.grow(&c.conv.wT, g.Cout*g.Cin*kk)
 		c.launch1D(kWT, g.Cout*g.Cin*kk, 256, P(w), P(wT), I(g.Cout), I(g.Cin), I(kk))
@@ -209,17 +189,21 @@ func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) 
 
 func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom) {
 	convCheck("Conv2dBackwardFilter", g, x, dw, dy)
-	ho, wo := g.OutH(), g.OutW()
-	plane, rows := ho*wo, g.Cin*g.K*g.K
 	if g.N == 0 {
 		c.Fill(dw, 0)
 		return
 	}
-	if c.winograd(g) {
+	c.runConv(convBwdFilter, c.algoFor(convBwdFilter, g, x, dy, dw), x, dy, dw, g)
+}
+
+func (c *CUDA) conv2dBackwardFilter(a ConvAlgo, x, dy, dw backend.Buffer, g backend.ConvGeom) {
+	ho, wo := g.OutH(), g.OutW()
+	plane, rows := ho*wo, g.Cin*g.K*g.K
+	if a == ConvWinograd && winogradFits(g) {
 		c.convWinogradFilter(x.(*Buf).ptr, dy.(*Buf).ptr, dw.(*Buf).ptr, g)
 		return
 	}
-	if c.implicit(convBwdFilter, g) {
+	if a != ConvIm2col && implicitFits(convBwdFilter, g) {
 		c.convImplicit(&convOp{kind: convBwdFilter, g: g, a: dy.(*Buf).ptr, b: x.(*Buf).ptr, c: dw.(*Buf).ptr})
 		return
 	}
@@ -243,10 +227,10 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 	}
 }
 
-// implicit says whether op runs as an implicit GEMM: chosen, and each slot's
+// implicitFits says whether op can run g as an implicit GEMM: each slot's
 // four pixels lie in one row (conv.cuh), and the loaders' offsets fit.
-func (c *CUDA) implicit(op int, g backend.ConvGeom) bool {
-	if c.conv.algo == ConvIm2col || g.N == 0 {
+func implicitFits(op int, g backend.ConvGeom) bool {
+	if g.N == 0 {
 		return false
 	}
 	if int64(g.N)*int64(max(g.Cin, g.Cout))*int64(g.H*g.W+g.OutH()*g.OutW()) >= 1<<31 {

@@ -269,3 +269,61 @@ func TestConvWinograd(t *testing.T) {
 		run(c.name, c.g, false)
 	}
 }
+
+// TestConvAuto: under ConvAuto the first call of each pass times every
+// algorithm that applies and keeps the fastest; later calls run only that
+// one. Results are right either way.
+func TestConvAuto(t *testing.T) {
+	p := newPair(t)
+	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
+	dev, err := cuda.New(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dev = dev
+	dev.SetConvAlgo(cuda.ConvAuto)
+	for _, c := range []struct {
+		name  string
+		g     backend.ConvGeom
+		algos int // that apply to every pass
+	}{
+		{"3×3/1 8×8", winoGeoms[0].g, 3},
+		{"3×3/2 8→4", implicitGeoms[2].g, 2},
+		{"odd 7×5 3×3/1", winoGeoms[2].g, 2},
+	} {
+		g := c.g
+		xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
+		x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
+		y, dw := p.out(yn), p.out(wn)
+		p.ref.Conv2d(x.ref, w.ref, y.ref, g)
+		p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
+		var first, again int
+		for call := range 2 {
+			log.launched = log.launched[:0]
+			dev.Conv2d(x.dev, w.dev, y.dev, g)
+			dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
+			if call == 0 {
+				first = len(log.launched)
+			} else {
+				again = len(log.launched)
+			}
+			p.check(fmt.Sprintf("%s call %d forward", c.name, call), y, fp32)
+			p.check(fmt.Sprintf("%s call %d backward filter", c.name, call), dw, fp32)
+		}
+		// The first call ran each applicable algorithm twice (warm, timed)
+		// and the chosen one a third time.
+		if again == 0 || first < (2*c.algos+1)*again/2 {
+			t.Errorf("%s: %d launches on the first call, %d on the second: not tuned once and kept", c.name, first, again)
+		}
+	}
+	choices := dev.ConvChoices()
+	t.Log("\n" + strings.Join(choices, "\n"))
+	if len(choices) != 6 {
+		t.Fatalf("%d choices, want 6 (3 layers × 2 passes)", len(choices))
+	}
+	for _, want := range []string{"forward", "backward filter", "im2col", "implicit", "winograd", " ms"} {
+		if !strings.Contains(strings.Join(choices, "\n"), want) {
+			t.Errorf("choices lack %q", want)
+		}
+	}
+}

@@ -21,10 +21,9 @@ var (
 // RGB), where the 16 GEMMs have too little depth to pay for the transforms.
 const winoMinChannels = 16
 
-// winograd says whether g runs through Winograd under the current algorithm.
-func (c *CUDA) winograd(g backend.ConvGeom) bool {
-	return c.conv.algo == ConvWinograd && g.K == 3 && g.Stride == 1 &&
-		g.Cin >= winoMinChannels && g.Cout >= winoMinChannels && g.N > 0
+// winogradFits says whether g is a layer Winograd runs.
+func winogradFits(g backend.ConvGeom) bool {
+	return g.K == 3 && g.Stride == 1 && g.Cin >= winoMinChannels && g.Cout >= winoMinChannels && g.N > 0
 }
 
 // winoState holds the Winograd workspaces: transformed filters U, input

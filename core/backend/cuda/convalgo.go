@@ -1,0 +1,127 @@
+package cuda
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/byol-lab/byol-lab/core/backend"
+)
+
+// ConvAlgo chooses how the CUDA backend runs convolutions (conv.go,
+// winograd.go).
+type ConvAlgo int
+
+const (
+	ConvIm2col   ConvAlgo = iota // unfolded columns + GEMM
+	ConvImplicit                 // implicit GEMM where the geometry allows, im2col elsewhere
+	ConvWinograd                 // Winograd for 3×3 stride 1, then as ConvImplicit
+	ConvAuto                     // per layer and pass, the fastest of the three, timed on first use
+)
+
+var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit", ConvWinograd: "winograd", ConvAuto: "auto"}
+
+func (a ConvAlgo) String() string { return convAlgoNames[a] }
+
+// ParseConvAlgo reads an algorithm's name.
+func ParseConvAlgo(s string) (ConvAlgo, error) {
+	for a, name := range convAlgoNames {
+		if s == name {
+			return ConvAlgo(a), nil
+		}
+	}
+	return 0, fmt.Errorf("convolution algorithm %q: want one of %s", s, strings.Join(convAlgoNames[:], ", "))
+}
+
+// SetConvAlgo switches the convolution algorithm from the next call on.
+func (c *CUDA) SetConvAlgo(a ConvAlgo) { c.conv.algo = a }
+
+// ConvAlgo reports the convolution algorithm.
+func (c *CUDA) ConvAlgo() ConvAlgo { return c.conv.algo }
+
+// convKey is one pass of one layer geometry: what ConvAuto chooses for.
+type convKey struct {
+	op int
+	g  backend.ConvGeom
+}
+
+// convChoice is ConvAuto's choice for a key, with the times that made it
+// (0 for an algorithm that does not apply).
+type convChoice struct {
+	algo  ConvAlgo
+	times [3]time.Duration // by ConvAlgo: im2col, implicit, winograd
+}
+
+// algoFor returns the algorithm to run op on g with: the one set, or under
+// ConvAuto the choice for this pass and geometry, made on first use by
+// timing each algorithm that applies on these very buffers (like
+// cudnn.benchmark). Choices are per backend and process: a replay in another
+// process may choose differently where two algorithms time alike.
+func (c *CUDA) algoFor(op int, g backend.ConvGeom, b1, b2, b3 backend.Buffer) ConvAlgo {
+	if c.conv.algo != ConvAuto {
+		return c.conv.algo
+	}
+	key := convKey{op, g}
+	if ch, ok := c.conv.auto[key]; ok {
+		return ch.algo
+	}
+	ch := &convChoice{algo: ConvIm2col}
+	best := time.Duration(-1)
+	for _, a := range []ConvAlgo{ConvIm2col, ConvImplicit, ConvWinograd} {
+		if (a == ConvImplicit && !implicitFits(op, g)) || (a == ConvWinograd && !winogradFits(g)) {
+			continue
+		}
+		c.runConv(op, a, b1, b2, b3, g) // warm: workspaces, first launch
+		if c.Sync() != nil {
+			break // the error stays sticky for the caller's next check
+		}
+		start := time.Now()
+		c.runConv(op, a, b1, b2, b3, g)
+		if c.Sync() != nil {
+			break
+		}
+		ch.times[a] = max(time.Since(start), 1)
+		if best < 0 || ch.times[a] < best {
+			best, ch.algo = ch.times[a], a
+		}
+	}
+	if c.conv.auto == nil {
+		c.conv.auto = map[convKey]*convChoice{}
+	}
+	c.conv.auto[key] = ch
+	return ch.algo
+}
+
+// runConv runs pass op with algorithm a; the buffers are in the order of
+// the pass's Backend method.
+func (c *CUDA) runConv(op int, a ConvAlgo, b1, b2, b3 backend.Buffer, g backend.ConvGeom) {
+	switch op {
+	case convFwd:
+		c.conv2d(a, b1, b2, b3, g)
+	case convBwdData:
+		c.conv2dBackwardData(a, b1, b2, b3, g)
+	case convBwdFilter:
+		c.conv2dBackwardFilter(a, b1, b2, b3, g)
+	}
+}
+
+// ConvChoices describes ConvAuto's choices so far, one line per pass and
+// layer geometry with each algorithm's time, sorted.
+func (c *CUDA) ConvChoices() []string {
+	opNames := [...]string{convFwd: "forward", convBwdFilter: "backward filter", convBwdData: "backward data"}
+	var out []string
+	for k, ch := range c.conv.auto {
+		g := k.g
+		line := fmt.Sprintf("%-26s %-15s %-8s", fmt.Sprintf("%d × %d×%d×%d → %d, %d×%d/%d", g.N, g.Cin, g.H, g.W, g.Cout,
+			g.K, g.K, g.Stride), opNames[k.op], ch.algo)
+		for a, t := range ch.times {
+			if t > 0 {
+				line += fmt.Sprintf("  %s %.3f ms", ConvAlgo(a), float64(t.Microseconds())/1000)
+			}
+		}
+		out = append(out, line)
+	}
+	slices.Sort(out)
+	return out
+}
