@@ -6,7 +6,7 @@ import (
 	"github.com/byol-lab/byol-lab/core/backend"
 )
 
-// Convolutions run one of two ways (ConvAlgo):
+// Convolutions run one of three ways (ConvAlgo, convalgo.go):
 //
 // im2col + one GEMM per chunk of images (kernels/conv.cuh): the column
 // matrix of a whole chunk, col[Cin·K·K][nb·Ho·Wo], makes the GEMM's N
