@@ -1,186 +1,266 @@
-// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (Lavin & Gray 2015):
-// each 2×2 block of outputs is computed from a 4×4 block of inputs with 16
-// multiplications per (input, output) channel pair instead of 36. In three
-// steps, with ξ = 0..15 the position in the transformed 4×4 tile:
+// Winograd F(m×m, 3×3) for 3×3 stride-1 convolutions (Lavin & Gray 2015),
+// m = 2 or 4: each m×m block of outputs is computed from a t×t block of
+// inputs (t = m + 2) with t² multiplications per (input, output) channel
+// pair instead of 9m² (16 instead of 36 for m = 2, 36 instead of 144 for
+// m = 4). In three steps, with ξ = 0..t²−1 the position in a transformed
+// tile:
 //
-//   U[ξ][co][ci] = (G g Gᵀ)[ξ]     the filters          wino_filter
-//   V[ξ][ci][p]  = (Bᵀ d_p B)[ξ]   each input tile p    wino_input
-//   M[ξ]         = U[ξ] · V[ξ]     16 GEMMs (gemm.cuh, one batched launch)
-//   y_p          = Aᵀ M_p A        each output tile     wino_output
+//   U[ξ][co][ci] = (G g Gᵀ)[ξ]     the filters          wino*_filter
+//   V[ξ][ci][p]  = (Bᵀ d_p B)[ξ]   each input tile p    wino*_input
+//   M[ξ]         = U[ξ] · V[ξ]     t² GEMMs (gemm.cuh, one batched launch)
+//   y_p          = Aᵀ M_p A        each output tile     wino*_output
 //
-// G's halves are exact in binary, so the only rounding beyond a direct
-// convolution's is in the transforms' few additions. Backward data is the
-// same computation on dy with the filters flipped and Cin, Cout swapped.
+// Backward data is the same computation on dy with the filters flipped and
+// Cin, Cout swapped. The filter gradient runs the adjoints: with dy's tiles
+// transformed as dM_p = A·dy_p·Aᵀ (wino*_output_adjoint) and V as above,
+// dU[ξ] = dM[ξ]·V[ξ]ᵀ (t² GEMMs, k = the tiles) and dw = Gᵀ·dU·G
+// (wino*_filter_adjoint); dy is zero outside the output, so partial tiles
+// need no special case.
+//
+// m = 2's transforms are exact in binary (G's halves); m = 4's G has sixths
+// and 24ths and its other matrices entries up to 8, so it rounds more: about
+// 3e-6 of the output's size at 256 channels, against 1.5e-6 for m = 2.
 
-// wino_filter writes U for filters w[cout][cin][3][3]. Forward: U[ξ] is
-// cout×cin. Backward (flip != 0): the filters are flipped in both spatial
-// directions and U[ξ] is cin×cout, the filters of the data gradient.
-extern "C" __global__ void wino_filter(const float *__restrict__ w, float *__restrict__ u, int cout, int cin,
-                                       int flip) {
+// wino_mats<m> are F(m×m, 3×3)'s matrices, as local constants: the
+// unrolled loops below fold them into the code.
+template <int m> struct wino_mats;
+
+template <> struct wino_mats<2> {
+    static constexpr int t = 4;
+    __device__ __forceinline__ static float bt(int i, int j) {
+        const float v[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+        return v[i][j];
+    }
+    __device__ __forceinline__ static float g(int i, int j) {
+        const float v[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+        return v[i][j];
+    }
+    __device__ __forceinline__ static float at(int i, int j) {
+        const float v[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+        return v[i][j];
+    }
+};
+
+template <> struct wino_mats<4> {
+    static constexpr int t = 6;
+    __device__ __forceinline__ static float bt(int i, int j) {
+        const float v[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                               {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+        return v[i][j];
+    }
+    __device__ __forceinline__ static float g(int i, int j) {
+        const float v[6][3] = {{1.0f / 4, 0, 0},
+                               {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                               {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                               {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                               {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                               {0, 0, 1}};
+        return v[i][j];
+    }
+    __device__ __forceinline__ static float at(int i, int j) {
+        const float v[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+        return v[i][j];
+    }
+};
+
+// wino_sandwich computes out = L·in·Lᵀ for out R×R and in K×K, with L(i, k)
+// a matrix accessor: every transform above is one (L = G, Bᵀ, Aᵀ, or for
+// the adjoints their transposes). Terms with a zero coefficient are
+// skipped at compile time.
+template <int R, int K, class L>
+__device__ __forceinline__ void wino_sandwich(L l, const float (&in)[K][K], float (&out)[R][R]) {
+    float mid[R][K];
+#pragma unroll
+    for (int i = 0; i < R; i++)
+#pragma unroll
+        for (int j = 0; j < K; j++) {
+            float s = 0.0f;
+#pragma unroll
+            for (int k = 0; k < K; k++)
+                if (l(i, k) != 0.0f) s = fmaf(l(i, k), in[k][j], s);
+            mid[i][j] = s;
+        }
+#pragma unroll
+    for (int i = 0; i < R; i++)
+#pragma unroll
+        for (int j = 0; j < R; j++) {
+            float s = 0.0f;
+#pragma unroll
+            for (int k = 0; k < K; k++)
+                if (l(j, k) != 0.0f) s = fmaf(mid[i][k], l(j, k), s);
+            out[i][j] = s;
+        }
+}
+
+// The matrix accessors, as the sandwiches take them.
+template <int m> struct wino_g {  // G: t×3
+    __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::g(i, k); }
+};
+template <int m> struct wino_gt {  // Gᵀ: 3×t
+    __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::g(k, i); }
+};
+template <int m> struct wino_bt {  // Bᵀ: t×t
+    __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::bt(i, k); }
+};
+template <int m> struct wino_at {  // Aᵀ: m×t
+    __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::at(i, k); }
+};
+template <int m> struct wino_a {  // A: t×m
+    __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::at(k, i); }
+};
+
+// wino_tile locates tile p of a launch over tiles = nb·th·tw: its image and
+// the top-left corner (row, column) of its m×m outputs.
+struct wino_tile {
+    int img, y, x;
+    __device__ __forceinline__ wino_tile(long long p, int th, int tw, int m) {
+        img = (int)(p / (th * tw));
+        const int q = (int)(p % (th * tw));
+        y = q / tw * m;
+        x = q % tw * m;
+    }
+};
+
+// Filters w[cout][cin][3][3] → U[ξ][co][ci] (U[ξ] cout×cin). With flip the
+// filters are flipped in both spatial directions and U[ξ] is cin×cout: the
+// filters of the data gradient.
+template <int m>
+__device__ __forceinline__ void wino_filter(const float *__restrict__ w, float *__restrict__ u, int cout, int cin,
+                                            int flip) {
+    constexpr int t = wino_mats<m>::t;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= cout * cin) return;
     const int co = e / cin, ci = e % cin;
-    float g[3][3];
+    float g[3][3], r[t][t];
 #pragma unroll
     for (int i = 0; i < 3; i++)
 #pragma unroll
         for (int j = 0; j < 3; j++) g[i][j] = flip ? w[e * 9 + (2 - i) * 3 + (2 - j)] : w[e * 9 + i * 3 + j];
-    float t[4][3];  // G·g
-#pragma unroll
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = g[0][j];
-        t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-        t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-        t[3][j] = g[2][j];
-    }
+    wino_sandwich<t, 3>(wino_g<m>(), g, r);
     const long long plane = (long long)cout * cin;
     const long long at = flip ? (long long)ci * cout + co : e;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {  // (G·g)·Gᵀ, row i
-        u[(i * 4 + 0) * plane + at] = t[i][0];
-        u[(i * 4 + 1) * plane + at] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[(i * 4 + 2) * plane + at] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[(i * 4 + 3) * plane + at] = t[i][2];
-    }
+    for (int i = 0; i < t * t; i++) u[i * plane + at] = r[i / t][i % t];
 }
 
-// wino_input writes V for nb images x[nb][c][h][w] padded by pad: tile p =
-// (img, ty, tx) of th×tw per image covers input rows 2ty−pad … 2ty−pad+3.
+// Images x[nb][c][h][w], padded by pad → V[ξ][ci][p], tile p = (img, ty, tx)
+// of th×tw per image covering input rows m·ty − pad … m·ty − pad + t − 1.
 // One thread per (channel, tile); consecutive threads, consecutive tiles.
-extern "C" __global__ void wino_input(const float *__restrict__ x, float *__restrict__ v, int nb, int c, int h, int w,
-                                      int pad, int th, int tw) {
+template <int m>
+__device__ __forceinline__ void wino_input(const float *__restrict__ x, float *__restrict__ v, int nb, int c, int h,
+                                           int w, int pad, int th, int tw) {
+    constexpr int t = wino_mats<m>::t;
     const long long tiles = (long long)nb * th * tw;
     const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= tiles * c) return;
     const int ch = (int)(e / tiles);
     const long long p = e % tiles;
-    const int img = (int)(p / (th * tw)), t = (int)(p % (th * tw));
-    const int y0 = (t / tw) * 2 - pad, x0 = (t % tw) * 2 - pad;
-    const float *src = x + ((long long)img * c + ch) * h * w;
-    float d[4][4];
+    const wino_tile tl(p, th, tw, m);
+    const float *src = x + ((long long)tl.img * c + ch) * h * w;
+    float d[t][t], r[t][t];
 #pragma unroll
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < t; i++)
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int iy = y0 + i, ix = x0 + j;
+        for (int j = 0; j < t; j++) {
+            const int iy = tl.y - pad + i, ix = tl.x - pad + j;
             d[i][j] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
         }
-    float b[4][4];  // Bᵀ·d
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-        b[0][j] = d[0][j] - d[2][j];
-        b[1][j] = d[1][j] + d[2][j];
-        b[2][j] = d[2][j] - d[1][j];
-        b[3][j] = d[1][j] - d[3][j];
-    }
+    wino_sandwich<t, t>(wino_bt<m>(), d, r);
     const long long stride = (long long)c * tiles;
     float *dst = v + (long long)ch * tiles + p;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {  // (Bᵀ·d)·B, row i
-        dst[(i * 4 + 0) * stride] = b[i][0] - b[i][2];
-        dst[(i * 4 + 1) * stride] = b[i][1] + b[i][2];
-        dst[(i * 4 + 2) * stride] = b[i][2] - b[i][1];
-        dst[(i * 4 + 3) * stride] = b[i][1] - b[i][3];
-    }
+    for (int i = 0; i < t * t; i++) dst[i * stride] = r[i / t][i % t];
 }
 
-// wino_output folds M[ξ][c][p] back into 2×2 output blocks of y[nb][c][ho]
-// [wo], dropping the outputs of partial tiles that fall outside.
-extern "C" __global__ void wino_output(const float *__restrict__ m, float *__restrict__ y, int nb, int c, int ho,
-                                       int wo, int th, int tw) {
+// M[ξ][c][p] → y[nb][c][ho][wo], dropping the outputs of partial tiles that
+// fall outside.
+template <int m>
+__device__ __forceinline__ void wino_output(const float *__restrict__ mm, float *__restrict__ y, int nb, int c, int ho,
+                                            int wo, int th, int tw) {
+    constexpr int t = wino_mats<m>::t;
     const long long tiles = (long long)nb * th * tw;
     const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= tiles * c) return;
     const int ch = (int)(e / tiles);
     const long long p = e % tiles;
-    const int img = (int)(p / (th * tw)), t = (int)(p % (th * tw));
-    const int oy = (t / tw) * 2, ox = (t % tw) * 2;
+    const wino_tile tl(p, th, tw, m);
     const long long stride = (long long)c * tiles;
-    const float *src = m + (long long)ch * tiles + p;
-    float q[4][4];
+    const float *src = mm + (long long)ch * tiles + p;
+    float q[t][t], r[m][m];
 #pragma unroll
-    for (int i = 0; i < 16; i++) q[i / 4][i % 4] = src[i * stride];
-    float a[2][4];  // Aᵀ·M
+    for (int i = 0; i < t * t; i++) q[i / t][i % t] = src[i * stride];
+    wino_sandwich<m, t>(wino_at<m>(), q, r);
+    float *dst = y + ((long long)tl.img * c + ch) * ho * wo;
 #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        a[0][j] = q[0][j] + q[1][j] + q[2][j];
-        a[1][j] = q[1][j] - q[2][j] - q[3][j];
-    }
-    float *dst = y + ((long long)img * c + ch) * ho * wo;
+    for (int i = 0; i < m; i++)
 #pragma unroll
-    for (int i = 0; i < 2; i++) {  // (Aᵀ·M)·A, row i
-        if (oy + i >= ho) break;
-        dst[(oy + i) * wo + ox] = a[i][0] + a[i][1] + a[i][2];
-        if (ox + 1 < wo) dst[(oy + i) * wo + ox + 1] = a[i][1] - a[i][2] - a[i][3];
-    }
+        for (int j = 0; j < m; j++)
+            if (tl.y + i < ho && tl.x + j < wo) dst[(tl.y + i) * wo + tl.x + j] = r[i][j];
 }
 
-// The filter gradient runs the forward pass's adjoints: with dy's tiles
-// transformed as dM_p = A·dy_p·Aᵀ (wino_output_adjoint, the adjoint of
-// wino_output) and the input tiles V as in the forward pass,
-//
-//   dU[ξ] = dM[ξ] · V[ξ]ᵀ          16 GEMMs, k = the tiles
-//   dw    = Gᵀ·dU·G                wino_filter_adjoint
-//
-// (dy is zero outside the output, so partial tiles need no special case.)
-
-// wino_output_adjoint writes dM[ξ][c][p] for nb images of dy[nb][c][ho][wo].
-extern "C" __global__ void wino_output_adjoint(const float *__restrict__ dy, float *__restrict__ dm, int nb, int c,
-                                               int ho, int wo, int th, int tw) {
+// dy[nb][c][ho][wo] → dM[ξ][c][p] = A·dy_p·Aᵀ: wino_output's adjoint.
+template <int m>
+__device__ __forceinline__ void wino_output_adjoint(const float *__restrict__ dy, float *__restrict__ dm, int nb, int c,
+                                                    int ho, int wo, int th, int tw) {
+    constexpr int t = wino_mats<m>::t;
     const long long tiles = (long long)nb * th * tw;
     const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= tiles * c) return;
     const int ch = (int)(e / tiles);
     const long long p = e % tiles;
-    const int img = (int)(p / (th * tw)), t = (int)(p % (th * tw));
-    const int oy = (t / tw) * 2, ox = (t % tw) * 2;
-    const float *src = dy + ((long long)img * c + ch) * ho * wo;
-    float g[2][2];
+    const wino_tile tl(p, th, tw, m);
+    const float *src = dy + ((long long)tl.img * c + ch) * ho * wo;
+    float g[m][m], r[t][t];
 #pragma unroll
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < m; i++)
 #pragma unroll
-        for (int j = 0; j < 2; j++) g[i][j] = (oy + i < ho && ox + j < wo) ? src[(oy + i) * wo + ox + j] : 0.0f;
-    // A·g: A is 4×2, rows (1,0), (1,1), (1,−1), (0,−1).
-    float a[4][2];
-#pragma unroll
-    for (int j = 0; j < 2; j++) {
-        a[0][j] = g[0][j];
-        a[1][j] = g[0][j] + g[1][j];
-        a[2][j] = g[0][j] - g[1][j];
-        a[3][j] = -g[1][j];
-    }
+        for (int j = 0; j < m; j++)
+            g[i][j] = (tl.y + i < ho && tl.x + j < wo) ? src[(tl.y + i) * wo + tl.x + j] : 0.0f;
+    wino_sandwich<t, m>(wino_a<m>(), g, r);
     const long long stride = (long long)c * tiles;
     float *dst = dm + (long long)ch * tiles + p;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {  // (A·g)·Aᵀ, row i
-        dst[(i * 4 + 0) * stride] = a[i][0];
-        dst[(i * 4 + 1) * stride] = a[i][0] + a[i][1];
-        dst[(i * 4 + 2) * stride] = a[i][0] - a[i][1];
-        dst[(i * 4 + 3) * stride] = -a[i][1];
-    }
+    for (int i = 0; i < t * t; i++) dst[i * stride] = r[i / t][i % t];
 }
 
-// wino_filter_adjoint writes dw[cout][cin][3][3] = Gᵀ·dU·G from dU[ξ][co][ci].
-extern "C" __global__ void wino_filter_adjoint(const float *__restrict__ du, float *__restrict__ dw, int cout,
-                                               int cin) {
+// dU[ξ][co][ci] → dw[cout][cin][3][3] = Gᵀ·dU·G: wino_filter's adjoint.
+template <int m>
+__device__ __forceinline__ void wino_filter_adjoint(const float *__restrict__ du, float *__restrict__ dw, int cout,
+                                                    int cin) {
+    constexpr int t = wino_mats<m>::t;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= cout * cin) return;
     const long long plane = (long long)cout * cin;
-    float q[4][4];
+    float q[t][t], r[3][3];
 #pragma unroll
-    for (int i = 0; i < 16; i++) q[i / 4][i % 4] = du[i * plane + e];
-    // Gᵀ·dU: Gᵀ is 3×4, rows (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1).
-    float t[3][4];
+    for (int i = 0; i < t * t; i++) q[i / t][i % t] = du[i * plane + e];
+    wino_sandwich<3, t>(wino_gt<m>(), q, r);
 #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
-        t[1][j] = 0.5f * (q[1][j] - q[2][j]);
-        t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
-    }
-#pragma unroll
-    for (int i = 0; i < 3; i++) {  // (Gᵀ·dU)·G, row i
-        dw[e * 9 + i * 3 + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
-        dw[e * 9 + i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
-        dw[e * 9 + i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
-    }
+    for (int i = 0; i < 9; i++) dw[e * 9 + i] = r[i / 3][i % 3];
 }
+
+// The entries, per m: wino2_filter, …, wino4_filter_adjoint.
+#define WINO_ENTRIES(m)                                                                                            \
+    extern "C" __global__ void wino##m##_filter(const float *__restrict__ w, float *__restrict__ u, int cout,      \
+                                                int cin, int flip) {                                              \
+        wino_filter<m>(w, u, cout, cin, flip);                                                                     \
+    }                                                                                                              \
+    extern "C" __global__ void wino##m##_input(const float *__restrict__ x, float *__restrict__ v, int nb, int c,  \
+                                               int h, int w, int pad, int th, int tw) {                            \
+        wino_input<m>(x, v, nb, c, h, w, pad, th, tw);                                                             \
+    }                                                                                                              \
+    extern "C" __global__ void wino##m##_output(const float *__restrict__ mm, float *__restrict__ y, int nb, int c, \
+                                                int ho, int wo, int th, int tw) {                                 \
+        wino_output<m>(mm, y, nb, c, ho, wo, th, tw);                                                              \
+    }                                                                                                              \
+    extern "C" __global__ void wino##m##_output_adjoint(const float *__restrict__ dy, float *__restrict__ dm,      \
+                                                        int nb, int c, int ho, int wo, int th, int tw) {          \
+        wino_output_adjoint<m>(dy, dm, nb, c, ho, wo, th, tw);                                                     \
+    }                                                                                                              \
+    extern "C" __global__ void wino##m##_filter_adjoint(const float *__restrict__ du, float *__restrict__ dw,      \
+                                                        int cout, int cin) {                                      \
+        wino_filter_adjoint<m>(du, dw, cout, cin);                                                                 \
+    }
+
+WINO_ENTRIES(2)
+WINO_ENTRIES(4)

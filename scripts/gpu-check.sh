@@ -44,13 +44,14 @@ run)
 	# (c)+(d): ours and PyTorch's step, same model, batch, augmentations on the GPU.
 	# Then --profile times every kernel of a few more steps (each launch
 	# waited for): where the step's GPU time goes.
-	# Every convolution algorithm (im2col+GEMM, implicit GEMM, Winograd, and
-	# auto: the fastest per layer, timed on first use, which lists its
-	# choices) runs side by side, so the fastest can become the default.
+	# Every convolution algorithm (im2col+GEMM, implicit GEMM, Winograd
+	# F(2×2) and F(4×4), and auto: the fastest per layer, timed on first use,
+	# which lists its choices) runs side by side, so the fastest can become
+	# the default.
 	for cfg in "small 256 5 30 10" "resnet18 512 2 6 3"; do
 		set -- $cfg
 		step "(c)+(d) training step: arch $1, batch $2, shapes"
-		for conv in im2col implicit winograd auto; do
+		for conv in im2col implicit winograd winograd4 auto; do
 			t 60 .gpu/byol-lab bench --device cuda --conv $conv --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
 		done
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"
@@ -58,7 +59,7 @@ run)
 
 	step "(c)+(d) SGEMM: ours, then torch.mm"
 	t 60 .gpu/cuda.test -test.run '^$' -test.bench Sgemm -test.benchtime 5x 2>&1 | tee "$out/gemm.txt"
-	step "(c) convolutions: im2col+GEMM, implicit GEMM, Winograd, per layer and pass"
+	step "(c) convolutions: im2col+GEMM, implicit GEMM, Winograd F(2×2), F(4×4), per layer and pass"
 	t 60 .gpu/cuda.test -test.run '^$' -test.bench Conv -test.benchtime 5x 2>&1 | tee "$out/conv.txt"
 	t 45 python3 bench/torch_gemm.py --device cuda 32x262144x27 64x65536x288 128x16384x576 64x288x65536 64x262144x576 512x4096x4608 512x512x512 2>&1 | tee "$out/gemm_torch.txt"
 

@@ -20,7 +20,7 @@ import sys
 STEP_TARGETS = {("small", 256): 2.0, ("resnet18", 512): 1.0}
 
 BENCH = re.compile(r"dataset=(\S+) arch=(\S+) batch=(\d+) .*?(?: conv=(\S+))?: ([\d.]+) ms/step, (\d+) img/s")
-CONV = re.compile(r"^BenchmarkConv/(.+)/(forward|backward_data|backward_filter)/(im2col|implicit|winograd)\S*\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s")
+CONV = re.compile(r"^BenchmarkConv/(.+)/(forward|backward_data|backward_filter)/(im2col|implicit|winograd4|winograd)\S*\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s")
 SGEMM = re.compile(r"^BenchmarkSgemm/([^/]+)/(fp32|tf32)/m=(\d+),n=(\d+),k=(\d+)\S*\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s")
 LAB = re.compile(r"lab run (\S+): ([\d.]+) steps/s, ([\d.]+) snapshots/s")
 
@@ -110,13 +110,14 @@ def main(d):
             convs.setdefault((m.group(1).replace("_", " "), m.group(2).replace("_", " ")), {})[m.group(3)] = float(m.group(4))
     if convs:
         print()
-        print("| convolution (pass) | im2col GFLOP/s | implicit | winograd (direct-conv FLOPs) | best / im2col |")
-        print("|---|---|---|---|---|")
+        print("| convolution (pass), GFLOP/s (direct-conv FLOPs) | im2col | implicit | winograd | winograd4 | best / im2col |")
+        print("|---|---|---|---|---|---|")
         for (layer, op), r in convs.items():
             a = r.get("im2col")
             best = max(r.values())
-            print("| %s (%s) | %s | %s | %s | %s |" % (layer, op, fmt(a), fmt(r.get("implicit")), fmt(r.get("winograd")),
-                                                    fmt(best / a if a else None, "{:.2f}×")))
+            print("| %s (%s) | %s | %s | %s | %s | %s |" % (
+                layer, op, fmt(a), fmt(r.get("implicit")), fmt(r.get("winograd")), fmt(r.get("winograd4")),
+                fmt(best / a if a else None, "{:.2f}×")))
 
     ours = {}
     for line in read(d, "gemm.txt"):

@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "186cf2e66f0a02e458865c7a33b76f2ecbde2493651a2816d7407e797e6f272f"
+#define BYOL_EMU_SOURCES "b10bba5b28a28f2196f913f56847b73a2f172264269c7bf7fe8a63135a2d47ed"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
@@ -85,8 +85,13 @@ KERNEL(sgemm_tf32_64x64_nn)
 KERNEL(sgemm_tf32_64x64_nt)
 KERNEL(sgemm_tf32_64x64_tn)
 KERNEL(sgemm_tf32_64x64_tt)
-KERNEL(wino_filter)
-KERNEL(wino_filter_adjoint)
-KERNEL(wino_input)
-KERNEL(wino_output)
-KERNEL(wino_output_adjoint)
+KERNEL(wino2_filter)
+KERNEL(wino2_filter_adjoint)
+KERNEL(wino2_input)
+KERNEL(wino2_output)
+KERNEL(wino2_output_adjoint)
+KERNEL(wino4_filter)
+KERNEL(wino4_filter_adjoint)
+KERNEL(wino4_input)
+KERNEL(wino4_output)
+KERNEL(wino4_output_adjoint)

@@ -27,9 +27,9 @@ import (
 // at stride 1, where no product is wasted on the zeros between strided
 // pixels); other convolutions take the im2col path.
 //
-// Winograd F(2×2, 3×3) (winograd.go) for 3×3 stride-1 layers with at least
-// 16 channels in and out, the implicit GEMM for everything else it can run,
-// im2col for the rest.
+// Winograd F(2×2, 3×3) or F(4×4, 3×3) (winograd.go) for 3×3 stride-1
+// layers with at least 16 channels in and out, the implicit GEMM for
+// everything else it can run, im2col for the rest.
 
 var (
 	kIm2col   = kernel("conv_im2col")
@@ -117,8 +117,8 @@ func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
 
 func (c *CUDA) conv2d(a ConvAlgo, x, w, y backend.Buffer, g backend.ConvGeom) {
 	ho, wo := g.OutH(), g.OutW()
-	if a == ConvWinograd && winogradFits(g) {
-		c.convWinograd(x.(*Buf).ptr, w.(*Buf).ptr, y.(*Buf).ptr, g, false)
+	if k := winoFor(a, g); k != nil {
+		c.convWinograd(k, x.(*Buf).ptr, w.(*Buf).ptr, y.(*Buf).ptr, g, false)
 		return
 	}
 	if a != ConvIm2col && implicitFits(convFwd, g) {
@@ -157,8 +157,8 @@ func (c *CUDA) Conv2dBackwardData(dy, w, dx backend.Buffer, g backend.ConvGeom) 
 
 func (c *CUDA) conv2dBackwardData(a ConvAlgo, dy, w, dx backend.Buffer, g backend.ConvGeom) {
 	ho, wo := g.OutH(), g.OutW()
-	if a == ConvWinograd && winogradFits(g) {
-		c.convWinograd(dy.(*Buf).ptr, w.(*Buf).ptr, dx.(*Buf).ptr, g, true)
+	if k := winoFor(a, g); k != nil {
+		c.convWinograd(k, dy.(*Buf).ptr, w.(*Buf).ptr, dx.(*Buf).ptr, g, true)
 		return
 	}
 	if a != ConvIm2col && implicitFits(convBwdData, g) {
@@ -199,8 +199,8 @@ func (c *CUDA) Conv2dBackwardFilter(x, dy, dw backend.Buffer, g backend.ConvGeom
 func (c *CUDA) conv2dBackwardFilter(a ConvAlgo, x, dy, dw backend.Buffer, g backend.ConvGeom) {
 	ho, wo := g.OutH(), g.OutW()
 	plane, rows := ho*wo, g.Cin*g.K*g.K
-	if a == ConvWinograd && winogradFits(g) {
-		c.convWinogradFilter(x.(*Buf).ptr, dy.(*Buf).ptr, dw.(*Buf).ptr, g)
+	if k := winoFor(a, g); k != nil {
+		c.convWinogradFilter(k, x.(*Buf).ptr, dy.(*Buf).ptr, dw.(*Buf).ptr, g)
 		return
 	}
 	if a != ConvIm2col && implicitFits(convBwdFilter, g) {

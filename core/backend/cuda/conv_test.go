@@ -206,11 +206,17 @@ var winoGeoms = []struct {
 	{"single pixel", backend.ConvGeom{N: 3, Cin: 16, H: 1, W: 1, Cout: 16, K: 3, Stride: 1, Pad: 1}},
 }
 
-// TestConvWinograd runs the 3×3 stride-1 layers through Winograd (all
-// three passes) on every fp32 tile of the batched GEMM, with split-K for
-// the filter gradient and in chunks of images, and checks that layers
-// Winograd does not suit are left to the other algorithms.
+// TestConvWinograd runs the 3×3 stride-1 layers through Winograd F(2×2)
+// and F(4×4) (all three passes) on every fp32 tile of the batched GEMM,
+// with split-K for the filter gradient and in chunks of images, and checks
+// that layers Winograd does not suit are left to the other algorithms.
 func TestConvWinograd(t *testing.T) {
+	for _, a := range []cuda.ConvAlgo{cuda.ConvWinograd, cuda.ConvWinograd4} {
+		t.Run(a.String(), func(t *testing.T) { testConvWinograd(t, a) })
+	}
+}
+
+func testConvWinograd(t *testing.T, algo cuda.ConvAlgo) {
 	p := newPair(t)
 	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
 	dev, err := cuda.New(log)
@@ -218,7 +224,8 @@ func TestConvWinograd(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.dev = dev
-	dev.SetConvAlgo(cuda.ConvWinograd)
+	dev.SetConvAlgo(algo)
+	prefix := map[cuda.ConvAlgo]string{cuda.ConvWinograd: "wino2_", cuda.ConvWinograd4: "wino4_"}[algo]
 	run := func(name string, g backend.ConvGeom, wantWino bool) {
 		xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
 		x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
@@ -226,19 +233,19 @@ func TestConvWinograd(t *testing.T) {
 		log.took("")
 		p.ref.Conv2d(x.ref, w.ref, y.ref, g)
 		dev.Conv2d(x.dev, w.dev, y.dev, g)
-		if got := log.took("wino_"); got != wantWino {
+		if got := log.took(prefix); got != wantWino {
 			t.Errorf("%s: forward ran Winograd = %v, want %v", name, got, wantWino)
 		}
 		p.check(name+" forward", y, fp32)
 		p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
 		dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
-		if got := log.took("wino_"); got != wantWino {
+		if got := log.took(prefix); got != wantWino {
 			t.Errorf("%s: backward data ran Winograd = %v, want %v", name, got, wantWino)
 		}
 		p.check(name+" backward data", dx, fp32)
 		p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
 		dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
-		if got := log.took("wino_"); got != wantWino {
+		if got := log.took(prefix); got != wantWino {
 			t.Errorf("%s: backward filter ran Winograd = %v, want %v", name, got, wantWino)
 		}
 		p.check(name+" backward filter", dw, fp32)
@@ -253,8 +260,10 @@ func TestConvWinograd(t *testing.T) {
 	}
 	dev.ForceGemm("", 0)
 	g := winoGeoms[0].g
+	tt := map[cuda.ConvAlgo]int{cuda.ConvWinograd: 16, cuda.ConvWinograd4: 36}[algo]
+	tiles := map[cuda.ConvAlgo]int{cuda.ConvWinograd: 16, cuda.ConvWinograd4: 4}[algo] // of an 8×8 image
 	for _, images := range []int{1, 2} {
-		dev.SetConvWorkLimit(images * 16 * (g.Cin + g.Cout) * 16)
+		dev.SetConvWorkLimit(images * tt * (g.Cin + g.Cout) * tiles)
 		run(fmt.Sprintf("chunks of %d", images), g, true)
 	}
 	dev.SetConvWorkLimit(0)
@@ -287,7 +296,7 @@ func TestConvAuto(t *testing.T) {
 		g     backend.ConvGeom
 		algos int // that apply to every pass
 	}{
-		{"3×3/1 8×8", winoGeoms[0].g, 3},
+		{"3×3/1 8×8", winoGeoms[0].g, 4},
 		{"3×3/2 8→4", implicitGeoms[2].g, 2},
 		{"odd 7×5 3×3/1", winoGeoms[2].g, 2},
 	} {
@@ -321,7 +330,7 @@ func TestConvAuto(t *testing.T) {
 	if len(choices) != 6 {
 		t.Fatalf("%d choices, want 6 (3 layers × 2 passes)", len(choices))
 	}
-	for _, want := range []string{"forward", "backward filter", "im2col", "implicit", "winograd", " ms"} {
+	for _, want := range []string{"forward", "backward filter", "im2col", "implicit", "winograd ", "winograd4", " ms"} {
 		if !strings.Contains(strings.Join(choices, "\n"), want) {
 			t.Errorf("choices lack %q", want)
 		}

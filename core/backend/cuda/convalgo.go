@@ -14,13 +14,41 @@ import (
 type ConvAlgo int
 
 const (
-	ConvIm2col   ConvAlgo = iota // unfolded columns + GEMM
-	ConvImplicit                 // implicit GEMM where the geometry allows, im2col elsewhere
-	ConvWinograd                 // Winograd for 3×3 stride 1, then as ConvImplicit
-	ConvAuto                     // per layer and pass, the fastest of the three, timed on first use
+	ConvIm2col    ConvAlgo = iota // unfolded columns + GEMM
+	ConvImplicit                  // implicit GEMM where the geometry allows, im2col elsewhere
+	ConvWinograd                  // Winograd F(2×2, 3×3) for 3×3 stride 1, then as ConvImplicit
+	ConvWinograd4                 // Winograd F(4×4, 3×3) for 3×3 stride 1, then as ConvImplicit
+	ConvAuto                      // per layer and pass, the fastest of the others, timed on first use
 )
 
-var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit", ConvWinograd: "winograd", ConvAuto: "auto"}
+var convAlgoNames = [...]string{ConvIm2col: "im2col", ConvImplicit: "implicit", ConvWinograd: "winograd",
+	ConvWinograd4: "winograd4", ConvAuto: "auto"}
+
+// convAlgos are the algorithms ConvAuto chooses from.
+var convAlgos = [...]ConvAlgo{ConvIm2col, ConvImplicit, ConvWinograd, ConvWinograd4}
+
+// winoFor returns the Winograd transforms a runs g with, or nil.
+func winoFor(a ConvAlgo, g backend.ConvGeom) *winoKernels {
+	switch {
+	case a == ConvWinograd && winogradFits(g):
+		return &wino2
+	case a == ConvWinograd4 && winogradFits(g):
+		return &wino4
+	}
+	return nil
+}
+
+// convApplies says whether a runs g differently from the algorithms before
+// it in convAlgos (it is not a fallback to one of them).
+func convApplies(a ConvAlgo, op int, g backend.ConvGeom) bool {
+	switch a {
+	case ConvImplicit:
+		return implicitFits(op, g)
+	case ConvWinograd, ConvWinograd4:
+		return winogradFits(g)
+	}
+	return true
+}
 
 func (a ConvAlgo) String() string { return convAlgoNames[a] }
 
@@ -50,7 +78,7 @@ type convKey struct {
 // (0 for an algorithm that does not apply).
 type convChoice struct {
 	algo  ConvAlgo
-	times [3]time.Duration // by ConvAlgo: im2col, implicit, winograd
+	times [len(convAlgos)]time.Duration // by ConvAlgo
 }
 
 // algoFor returns the algorithm to run op on g with: the one set, or under
@@ -68,8 +96,8 @@ func (c *CUDA) algoFor(op int, g backend.ConvGeom, b1, b2, b3 backend.Buffer) Co
 	}
 	ch := &convChoice{algo: ConvIm2col}
 	best := time.Duration(-1)
-	for _, a := range []ConvAlgo{ConvIm2col, ConvImplicit, ConvWinograd} {
-		if (a == ConvImplicit && !implicitFits(op, g)) || (a == ConvWinograd && !winogradFits(g)) {
+	for _, a := range convAlgos {
+		if !convApplies(a, op, g) {
 			continue
 		}
 		c.runConv(op, a, b1, b2, b3, g) // warm: workspaces, first launch
@@ -113,7 +141,7 @@ func (c *CUDA) ConvChoices() []string {
 	var out []string
 	for k, ch := range c.conv.auto {
 		g := k.g
-		line := fmt.Sprintf("%-26s %-15s %-8s", fmt.Sprintf("%d × %d×%d×%d → %d, %d×%d/%d", g.N, g.Cin, g.H, g.W, g.Cout,
+		line := fmt.Sprintf("%-26s %-15s %-9s", fmt.Sprintf("%d × %d×%d×%d → %d, %d×%d/%d", g.N, g.Cin, g.H, g.W, g.Cout,
 			g.K, g.K, g.Stride), opNames[k.op], ch.algo)
 		for a, t := range ch.times {
 			if t > 0 {

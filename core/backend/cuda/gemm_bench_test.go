@@ -98,7 +98,7 @@ func BenchmarkSgemm(b *testing.B) {
 }
 
 // BenchmarkConv times a whole convolution (im2col, GEMM, layout kernels;
-// the implicit GEMM; Winograd's transforms and GEMMs where it applies) for
+// the implicit GEMM; Winograd F(2×2) and F(4×4) where they apply) for
 // arch small's and resnet18's layers, each algorithm right after the other, in GFLOP/s of the convolution's
 // arithmetic. resnet18 runs at 1024 images: both views of a batch of 512.
 func BenchmarkConv(b *testing.B) {
@@ -132,7 +132,7 @@ func BenchmarkConv(b *testing.B) {
 			{"backward filter", func() { c.Conv2dBackwardFilter(x, y, dw, g) }},
 		}
 		for _, op := range ops {
-			for _, algo := range []cuda.ConvAlgo{cuda.ConvIm2col, cuda.ConvImplicit, cuda.ConvWinograd} {
+			for _, algo := range []cuda.ConvAlgo{cuda.ConvIm2col, cuda.ConvImplicit, cuda.ConvWinograd, cuda.ConvWinograd4} {
 				b.Run(gc.name+"/"+op.name+"/"+algo.String(), func(b *testing.B) {
 					c.SetConvAlgo(algo)
 					op.run()

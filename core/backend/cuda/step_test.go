@@ -32,6 +32,7 @@ func TestStepMatchesCPU(t *testing.T) {
 		{"tiny", 1, cuda.ConvImplicit},
 		{"resnet18", 0.125, cuda.ConvImplicit}, // stride-1 backward data, shortcuts
 		{"resnet18", 0.25, cuda.ConvWinograd},  // 16 channels and more: Winograd in every stage
+		{"resnet18", 0.25, cuda.ConvWinograd4},
 		{"mlp", 1, cuda.ConvIm2col},
 	} {
 		t.Run(fmt.Sprintf("%s×%g/%s", c.arch, c.width, c.conv), func(t *testing.T) {

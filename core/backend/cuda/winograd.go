@@ -2,23 +2,33 @@ package cuda
 
 import "github.com/byol-lab/byol-lab/core/backend"
 
-// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions, all three passes
-// (kernels/winograd.cuh): filter, input and output transforms (or their
-// adjoints) around one batched launch of 16 GEMMs, which do 16
-// multiplications per 2×2 outputs and channel pair where a direct
-// convolution does 36. Batches run in chunks of images so the transformed
-// tiles fit the workspace bound.
+// Winograd F(m×m, 3×3), m = 2 or 4, for 3×3 stride-1 convolutions, all
+// three passes (kernels/winograd.cuh): filter, input and output transforms
+// (or their adjoints) around one batched launch of t² GEMMs (t = m + 2),
+// which do t² multiplications per m×m outputs and channel pair where a
+// direct convolution does 9m². Batches run in chunks of images so the
+// transformed tiles fit the workspace bound.
+
+// winoKernels are one m's transforms.
+type winoKernels struct {
+	m                                               int
+	filter, input, output, outputAdjoint, filterAdj kid
+}
+
+func winoRegister(m int) winoKernels {
+	p := "wino" + string(rune('0'+m)) + "_"
+	return winoKernels{m: m,
+		filter: kernel(p + "filter"), input: kernel(p + "input"), output: kernel(p + "output"),
+		outputAdjoint: kernel(p + "output_adjoint"), filterAdj: kernel(p + "filter_adjoint")}
+}
 
 var (
-	kWinoFilter        = kernel("wino_filter")
-	kWinoInput         = kernel("wino_input")
-	kWinoOutput        = kernel("wino_output")
-	kWinoOutputAdjoint = kernel("wino_output_adjoint")
-	kWinoFilterAdjoint = kernel("wino_filter_adjoint")
+	wino2 = winoRegister(2)
+	wino4 = winoRegister(4)
 )
 
 // winoMinChannels keeps Winograd off layers with few channels (a stem on
-// RGB), where the 16 GEMMs have too little depth to pay for the transforms.
+// RGB), where the GEMMs have too little depth to pay for the transforms.
 const winoMinChannels = 16
 
 // winogradFits says whether g is a layer Winograd runs.
@@ -35,7 +45,7 @@ type winoState struct {
 // convWinograd computes out = conv(in, w) for a 3×3 filter at stride 1:
 // the forward pass (in = x, out = y), or with flip the data gradient (in =
 // dy, out = dx, the flipped filters transposed, padding 2 − pad).
-func (c *CUDA) convWinograd(in, w, out Ptr, g backend.ConvGeom, flip bool) {
+func (c *CUDA) convWinograd(k *winoKernels, in, w, out Ptr, g backend.ConvGeom, flip bool) {
 	cin, cout, h, wd, pad := g.Cin, g.Cout, g.H, g.W, g.Pad
 	oh, ow := g.OutH(), g.OutW()
 	flipArg := 0
@@ -43,25 +53,26 @@ func (c *CUDA) convWinograd(in, w, out Ptr, g backend.ConvGeom, flip bool) {
 		cin, cout, h, wd, oh, ow, pad = g.Cout, g.Cin, oh, ow, g.H, g.W, 2-g.Pad
 		flipArg = 1
 	}
-	th, tw := ceilDiv(oh, 2), ceilDiv(ow, 2)
-	u := c.grow(&c.wino.u, 16*cin*cout)
-	c.launch1D(kWinoFilter, cin*cout, 256, U(uint64(w)), P(u), I(g.Cout), I(g.Cin), I(flipArg))
+	t := k.m + 2
+	th, tw := ceilDiv(oh, k.m), ceilDiv(ow, k.m)
+	u := c.grow(&c.wino.u, t*t*cin*cout)
+	c.launch1D(k.filter, cin*cout, 256, U(uint64(w)), P(u), I(g.Cout), I(g.Cin), I(flipArg))
 
-	nb := c.conv.chunk(g.N, 16*(cin+cout)*th*tw)
-	v := c.grow(&c.wino.v, 16*cin*nb*th*tw)
-	m := c.grow(&c.wino.m, 16*cout*nb*th*tw)
+	nb := c.conv.chunk(g.N, t*t*(cin+cout)*th*tw)
+	v := c.grow(&c.wino.v, t*t*cin*nb*th*tw)
+	m := c.grow(&c.wino.m, t*t*cout*nb*th*tw)
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cnt := min(nb, g.N-n0)
 		tiles := cnt * th * tw
-		c.launch1D(kWinoInput, cin*tiles, 256,
+		c.launch1D(k.input, cin*tiles, 256,
 			U(uint64(in+Ptr(4*n0*cin*h*wd))), P(v), I(cnt), I(cin), I(h), I(wd), I(pad), I(th), I(tw))
 		c.gemmRun(&gemmOp{
 			m: cout, n: tiles, k: cin, alpha: 1,
 			a: u.ptr, b: v.ptr, c: m.ptr,
 			lda: cin, ldb: tiles, ldc: tiles,
-			sa: cout * cin, sb: cin * tiles, sc: cout * tiles, batch: 16,
+			sa: cout * cin, sb: cin * tiles, sc: cout * tiles, batch: t * t,
 		})
-		c.launch1D(kWinoOutput, cout*tiles, 256,
+		c.launch1D(k.output, cout*tiles, 256,
 			P(m), U(uint64(out+Ptr(4*n0*cout*oh*ow))), I(cnt), I(cout), I(oh), I(ow), I(th), I(tw))
 	}
 }
@@ -69,19 +80,20 @@ func (c *CUDA) convWinograd(in, w, out Ptr, g backend.ConvGeom, flip bool) {
 // convWinogradFilter computes the filter gradient dw of a 3×3 stride-1
 // convolution: dU[ξ] = dM[ξ]·V[ξ]ᵀ summed over the tiles of every chunk,
 // then dw = Gᵀ·dU·G.
-func (c *CUDA) convWinogradFilter(x, dy, dw Ptr, g backend.ConvGeom) {
+func (c *CUDA) convWinogradFilter(k *winoKernels, x, dy, dw Ptr, g backend.ConvGeom) {
 	oh, ow := g.OutH(), g.OutW()
-	th, tw := ceilDiv(oh, 2), ceilDiv(ow, 2)
-	du := c.grow(&c.wino.u, 16*g.Cin*g.Cout)
-	nb := c.conv.chunk(g.N, 16*(g.Cin+g.Cout)*th*tw)
-	v := c.grow(&c.wino.v, 16*g.Cin*nb*th*tw)
-	m := c.grow(&c.wino.m, 16*g.Cout*nb*th*tw)
+	t := k.m + 2
+	th, tw := ceilDiv(oh, k.m), ceilDiv(ow, k.m)
+	du := c.grow(&c.wino.u, t*t*g.Cin*g.Cout)
+	nb := c.conv.chunk(g.N, t*t*(g.Cin+g.Cout)*th*tw)
+	v := c.grow(&c.wino.v, t*t*g.Cin*nb*th*tw)
+	m := c.grow(&c.wino.m, t*t*g.Cout*nb*th*tw)
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cnt := min(nb, g.N-n0)
 		tiles := cnt * th * tw
-		c.launch1D(kWinoInput, g.Cin*tiles, 256,
+		c.launch1D(k.input, g.Cin*tiles, 256,
 			U(uint64(x+Ptr(4*n0*g.Cin*g.H*g.W))), P(v), I(cnt), I(g.Cin), I(g.H), I(g.W), I(g.Pad), I(th), I(tw))
-		c.launch1D(kWinoOutputAdjoint, g.Cout*tiles, 256,
+		c.launch1D(k.outputAdjoint, g.Cout*tiles, 256,
 			U(uint64(dy+Ptr(4*n0*g.Cout*oh*ow))), P(m), I(cnt), I(g.Cout), I(oh), I(ow), I(th), I(tw))
 		beta := float32(1)
 		if n0 == 0 {
@@ -91,8 +103,8 @@ func (c *CUDA) convWinogradFilter(x, dy, dw Ptr, g backend.ConvGeom) {
 			transB: true, m: g.Cout, n: g.Cin, k: tiles, alpha: 1, beta: beta,
 			a: m.ptr, b: v.ptr, c: du.ptr,
 			lda: tiles, ldb: tiles, ldc: g.Cin,
-			sa: g.Cout * tiles, sb: g.Cin * tiles, sc: g.Cout * g.Cin, batch: 16,
+			sa: g.Cout * tiles, sb: g.Cin * tiles, sc: g.Cout * g.Cin, batch: t * t,
 		})
 	}
-	c.launch1D(kWinoFilterAdjoint, g.Cout*g.Cin, 256, P(du), U(uint64(dw)), I(g.Cout), I(g.Cin))
+	c.launch1D(k.filterAdj, g.Cout*g.Cin, 256, P(du), U(uint64(dw)), I(g.Cout), I(g.Cin))
 }
