@@ -98,3 +98,60 @@ func compareWeights(t *testing.T, name string, ref backend.Buffer, dev backend.B
 		t.Errorf("%s: cpu %v vs cuda %v at %d: relative %.3g > %.3g", name, a[at], b[at], at, rel, tol)
 	}
 }
+
+// TestEmbedMatchesCPU: embeddings of the test split come out of the device
+// augmenter's plain views (the split uploaded on first use) and agree with
+// the CPU's host-made views, for all four outputs.
+func TestEmbedMatchesCPU(t *testing.T) {
+	ds, err := data.Shapes(data.ShapesConfig{TrainN: 64, TestN: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := byol.Defaults("shapes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Batch, cfg.Steps = stepBatch, 10
+	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+	pool := parallel.New(2)
+	defer pool.Close()
+	ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t)
+	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
+	if p.dev, err = cuda.New(log); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, 0, 300) // two chunks, the second partial
+	for i := 299; i >= 0; i-- {
+		idx = append(idx, i)
+	}
+	var a, b byol.Embeddings
+	ref.Embed(ds.Test, idx, &a)
+	log.took("")
+	dev.Embed(ds.Test, idx, &b)
+	if !log.took("augment_views") {
+		t.Error("the device embedded host-made views")
+	}
+	for _, c := range []struct {
+		name     string
+		cpu, dev []float32
+	}{{"repr", a.Repr, b.Repr}, {"proj", a.Proj, b.Proj}, {"pred", a.Pred, b.Pred}, {"target", a.Target, b.Target}} {
+		maxRef, maxDiff := 0.0, 0.0
+		for i := range c.cpu {
+			maxRef = max(maxRef, math.Abs(float64(c.cpu[i])))
+			maxDiff = max(maxDiff, math.Abs(float64(c.cpu[i]-c.dev[i])))
+		}
+		if rel := maxDiff / max(1, maxRef); rel > 1e-4 || len(c.cpu) != len(c.dev) || len(c.cpu) == 0 {
+			t.Errorf("%s: %d vs %d values, relative difference %.3g", c.name, len(c.cpu), len(c.dev), rel)
+		} else {
+			t.Logf("%s: %d values, relative difference %.2g", c.name, len(c.cpu), rel)
+		}
+	}
+}
