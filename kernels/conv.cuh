@@ -61,9 +61,9 @@ extern "C" __global__ void conv_nchw_to_cm(const float *__restrict__ x, float *_
 // lie instead of an unfolded copy, so no column matrix is written or read
 // back and no workspace bounds the batch. Per operation:
 //
-//   forward          y[co][j]  = Σ_r  W[co][r] · X̂[r][j]        B: im2col_rows
+//   forward          y[co][j]  = Σ_r  W[co][r] · X̂[r][j]        B: window_rows
 //   backward filter  dw[co][r] = Σ_j  dy[co][j] · X̂[r][j]       A: cm_cols, B: im2col_cols
-//   backward data    dx[ci][i] = Σ_t  Ŵ[ci][t] · D̂[t][i]        B: dy_rows (stride 1)
+//   backward data    dx[ci][i] = Σ_t  Ŵ[ci][t] · D̂[t][i]        B: window_rows (stride 1)
 //
 // with r = (ci·K + ky)·K + kx, j = (img, oy, ox) an output pixel, i = (img,
 // iy, ix) an input pixel, t = (co·K + ky)·K + kx, X̂ the im2col matrix,
@@ -105,37 +105,49 @@ struct conv_cols {
     }
 };
 
-// im2col_rows is the forward's B: element (k = r, w = j) of X̂, k-major.
-// The thread's columns j..j+3 are fixed; each slot's row r is split into
-// (ci, ky, kx) per slice.
-template <int BW, int BK, int THREADS>
-struct im2col_rows {
+// window_rows is the B operand of the forward and of the stride-1
+// backward data: k-major, element (k = (c·K + ky)·K + kx, w = a column
+// pixel) of the matrix whose column holds the K×K window of src (nb images
+// of C×H×W) around that pixel. The thread's columns j..j+3 are fixed, pixels
+// (py, px..px+3) of one image row in a column space of ch×cw per image;
+// their windows start at (py, px)·scale + offset, and tap (ky, kx) of
+// column q reads src at (y0 + DIR·ky, x0 + DIR·kx + q·scale):
+//
+//   forward (X̂):  columns are output pixels, scale = stride, offset = −pad, DIR = +1, src = x;
+//   backward (D̂): columns are input pixels,  scale = 1, offset = +pad, DIR = −1, src = dy.
+//
+// Each slot's row is split into (c, ky, kx) per slice.
+template <int BW, int BK, int THREADS, int DIR>
+struct window_rows {
     using slots = tile_slots<BW, BK, THREADS, true>;
     static constexpr int N4 = slots::N4;
 
-    const float *img;  // this thread's image, or nullptr past the last column
-    int iy0, ix0;      // input pixel under the filter's (0, 0) for the first column
-    int kmax, kk, k, stride, h, w;
+    const float *img;  // this thread's image of src, or nullptr past the last column
+    int y0, x0;        // where tap (0, 0) of the first column reads
+    int kmax, kk, k, scale, h, w;
     float kinv, kkinv;
     int wi[N4], ki[N4];
     float4 r[N4];
 
-    __device__ __forceinline__ void init(const float *x, const conv_geom &g, int n0, int kend) {
+    // init places the thread: src has c channels of h×w per image; columns
+    // run over nb images of ch×cw pixels.
+    __device__ __forceinline__ void init(const float *src, int nb, int c, int h_, int w_, int ch, int cw, int k_,
+                                         int scale_, int offset, int n0, int kend) {
         slots::init(wi, ki);
-        const int j = n0 + wi[0], plane = g.ho * g.wo;
+        const int j = n0 + wi[0], plane = ch * cw;
         img = nullptr;
-        if (j < g.n * plane) {
-            img = x + (long long)(j / plane) * g.cin * g.h * g.w;
-            iy0 = (j % plane) / g.wo * g.stride - g.pad;
-            ix0 = j % g.wo * g.stride - g.pad;
+        if (j < nb * plane) {
+            img = src + (long long)(j / plane) * c * h_ * w_;
+            y0 = (j % plane) / cw * scale_ + offset;
+            x0 = j % cw * scale_ + offset;
         }
         kmax = kend;
-        k = g.k;
-        kk = g.k * g.k;
-        stride = g.stride;
-        h = g.h;
-        w = g.w;
-        kinv = 1.0f / g.k;
+        k = k_;
+        kk = k_ * k_;
+        scale = scale_;
+        h = h_;
+        w = w_;
+        kinv = 1.0f / k_;
         kkinv = 1.0f / kk;
     }
 
@@ -145,15 +157,15 @@ struct im2col_rows {
             const int row = kt + ki[i];
             float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
             if (img != nullptr && row < kmax) {
-                const int ci = small_div(row, kkinv), rem = row - ci * kk;
+                const int c = small_div(row, kkinv), rem = row - c * kk;
                 const int ky = small_div(rem, kinv), kx = rem - ky * k;
-                const int iy = iy0 + ky;
-                if (iy >= 0 && iy < h) {
-                    const float *src = img + ((long long)ci * h + iy) * w;
+                const int y = y0 + DIR * ky;
+                if (y >= 0 && y < h) {
+                    const float *src = img + ((long long)c * h + y) * w;
 #pragma unroll
                     for (int q = 0; q < 4; q++) {
-                        const int ix = ix0 + kx + q * stride;
-                        if (ix >= 0 && ix < w) v[q] = src[ix];
+                        const int x = x0 + DIR * kx + q * scale;
+                        if (x >= 0 && x < w) v[q] = src[x];
                     }
                 }
             }
@@ -280,67 +292,6 @@ struct im2col_cols {
     }
 };
 
-// dy_rows is the stride-1 backward data's B: element (k = t, w = i) of D̂,
-// k-major. The thread's input pixels i..i+3 are fixed; each slot's row t is
-// split into (co, ky, kx) per slice.
-template <int BW, int BK, int THREADS>
-struct dy_rows {
-    using slots = tile_slots<BW, BK, THREADS, true>;
-    static constexpr int N4 = slots::N4;
-
-    const float *img;  // this thread's image of dy, or nullptr past the last column
-    int oy0, ox0;      // output pixel under the filter's (0, 0) for the first column
-    int kmax, kk, k, ho, wo;
-    float kinv, kkinv;
-    int wi[N4], ki[N4];
-    float4 r[N4];
-
-    __device__ __forceinline__ void init(const float *dy, const conv_geom &g, int n0, int kend) {
-        slots::init(wi, ki);
-        const int i = n0 + wi[0], plane = g.h * g.w;
-        img = nullptr;
-        if (i < g.n * plane) {
-            img = dy + (long long)(i / plane) * g.cout * g.ho * g.wo;
-            oy0 = (i % plane) / g.w + g.pad;
-            ox0 = i % g.w + g.pad;
-        }
-        kmax = kend;
-        k = g.k;
-        kk = g.k * g.k;
-        ho = g.ho;
-        wo = g.wo;
-        kinv = 1.0f / g.k;
-        kkinv = 1.0f / kk;
-    }
-
-    __device__ __forceinline__ void load(int kt) {
-#pragma unroll
-        for (int i = 0; i < N4; i++) {
-            const int row = kt + ki[i];
-            float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            if (img != nullptr && row < kmax) {
-                const int co = small_div(row, kkinv), rem = row - co * kk;
-                const int ky = small_div(rem, kinv), kx = rem - ky * k;
-                const int oy = oy0 - ky;
-                if (oy >= 0 && oy < ho) {
-                    const float *src = img + ((long long)co * ho + oy) * wo;
-#pragma unroll
-                    for (int q = 0; q < 4; q++) {
-                        const int ox = ox0 - kx + q;
-                        if (ox >= 0 && ox < wo) v[q] = src[ox];
-                    }
-                }
-            }
-            r[i] = make_float4(v[0], v[1], v[2], v[3]);
-        }
-    }
-
-    template <int LDS, typename Cvt>
-    __device__ __forceinline__ void store(float *tile, Cvt cvt) const {
-        slots::template store<LDS>(r, wi, ki, tile, cvt);
-    }
-};
-
 // conv_w_transpose writes Ŵ[ci][co·K·K + kk] = W[co][ci][kk], the backward
 // data's A operand (a few MB at most, once per call).
 extern "C" __global__ void conv_w_transpose(const float *__restrict__ w, float *__restrict__ wt, int cout, int cin,
@@ -359,62 +310,53 @@ extern "C" __global__ void conv_w_transpose(const float *__restrict__ w, float *
     const float *__restrict__ A, const float *__restrict__ B, float *__restrict__ C, int nimg, int cin, int h,     \
         int w, int cout, int k, int stride, int pad, int ho, int wo, int ldc, int cg, long long cgs, float alpha, \
         float beta, int kchunk, int splits, int flags
-#define CONV_GEOM \
-    const conv_geom g { nimg, cin, h, w, cout, k, stride, pad, ho, wo }
 
-// conv_fwd: A = W (cout × cin·K·K), B = x.
-template <class T>
-__device__ __forceinline__ void conv_fwd_body(CONV_PARAMS) {
-    CONV_GEOM;
-    const int m = cout, n = nimg * ho * wo, kdim = cin * k * k;
+// The three passes, as conv_body's OP.
+#define CONV_FWD 0
+#define CONV_BWD_FILTER 1
+#define CONV_BWD_DATA 2
+
+// conv_body runs pass OP on tile T:
+//   CONV_FWD         A = W (cout × cin·K·K), B = x;  C = y
+//   CONV_BWD_FILTER  A = dy, B = x;                   C = dw (cout × cin·K·K)
+//   CONV_BWD_DATA    A = Ŵ (cin × cout·K·K), B = dy;  C = dx (stride 1)
+template <class T, int OP>
+__device__ __forceinline__ void conv_body(CONV_PARAMS) {
+    const int m = OP == CONV_BWD_DATA ? cin : cout;
+    const int n = OP == CONV_FWD ? nimg * ho * wo : OP == CONV_BWD_DATA ? nimg * h * w : cin * k * k;
+    const int kdim = OP == CONV_FWD ? cin * k * k : OP == CONV_BWD_DATA ? cout * k * k : nimg * ho * wo;
     const gemm_split s(kdim, kchunk, splits);
     const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
     const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
-    typename T::template loader_a<false> la;
-    im2col_rows<T::BN, T::BK, T::THREADS> lb;
-    la.init(A, kdim, m0, m, s.kend, flags & GEMM_VEC_A);
-    lb.init(B, g, n0, s.kend);
-    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
-}
-
-// conv_bwd_filter: A = dy, B = x; C = dw (cout × cin·K·K).
-template <class T>
-__device__ __forceinline__ void conv_bwd_filter_body(CONV_PARAMS) {
-    CONV_GEOM;
-    const int m = cout, n = cin * k * k, kdim = nimg * ho * wo;
-    const gemm_split s(kdim, kchunk, splits);
-    const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-    const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
-    cm_cols<T::BM, T::BK, T::THREADS> la;
-    im2col_cols<T::BN, T::BK, T::THREADS> lb;
-    la.init(A, g, m0, s.kbeg, s.kend, flags & GEMM_VEC_A);
-    lb.init(B, g, n0, s.kbeg, s.kend);
-    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
-}
-
-// conv_bwd_data (stride 1): A = Ŵ (cin × cout·K·K), B = dy; C = dx.
-template <class T>
-__device__ __forceinline__ void conv_bwd_data_body(CONV_PARAMS) {
-    CONV_GEOM;
-    const int m = cin, n = nimg * h * w, kdim = cout * k * k;
-    const gemm_split s(kdim, kchunk, splits);
-    const int m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-    const gemm_out o{C + s.z * (long long)m * n, m, n, ldc, cg, cgs, alpha, beta, (flags & GEMM_VEC_C) != 0};
-    typename T::template loader_a<false> la;
-    dy_rows<T::BN, T::BK, T::THREADS> lb;
-    la.init(A, kdim, m0, m, s.kend, flags & GEMM_VEC_A);
-    lb.init(B, g, n0, s.kend);
-    T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
-}
-
-#define CONV_ENTRY(op, tile, T, MINB) \
-    extern "C" __global__ void __launch_bounds__(T::THREADS, MINB) op##_##tile(CONV_PARAMS) { \
-        op##_body<T>(A, B, C, nimg, cin, h, w, cout, k, stride, pad, ho, wo, ldc, cg, cgs, alpha, beta, kchunk, splits, flags); \
+    if constexpr (OP == CONV_BWD_FILTER) {
+        const conv_geom g{nimg, cin, h, w, cout, k, stride, pad, ho, wo};
+        cm_cols<T::BM, T::BK, T::THREADS> la;
+        im2col_cols<T::BN, T::BK, T::THREADS> lb;
+        la.init(A, g, m0, s.kbeg, s.kend, flags & GEMM_VEC_A);
+        lb.init(B, g, n0, s.kbeg, s.kend);
+        T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
+    } else {
+        typename T::template loader_a<false> la;
+        window_rows<T::BN, T::BK, T::THREADS, OP == CONV_FWD ? 1 : -1> lb;
+        la.init(A, kdim, m0, m, s.kend, flags & GEMM_VEC_A);
+        if (OP == CONV_FWD) {
+            lb.init(B, nimg, cin, h, w, ho, wo, k, stride, -pad, n0, s.kend);
+        } else {
+            lb.init(B, nimg, cout, ho, wo, h, w, k, 1, pad, n0, s.kend);
+        }
+        T::run(la, lb, s.kbeg, s.kend, m0, n0, o);
     }
-#define CONV_ENTRIES(tile, T, MINB)             \
-    CONV_ENTRY(conv_fwd, tile, T, MINB)         \
-    CONV_ENTRY(conv_bwd_filter, tile, T, MINB)  \
-    CONV_ENTRY(conv_bwd_data, tile, T, MINB)
+}
+
+#define CONV_ENTRY(name, OP, tile, T, MINB)                                                                   \
+    extern "C" __global__ void __launch_bounds__(T::THREADS, MINB) name##_##tile(CONV_PARAMS) {             \
+        conv_body<T, OP>(A, B, C, nimg, cin, h, w, cout, k, stride, pad, ho, wo, ldc, cg, cgs, alpha, beta, kchunk, \
+                         splits, flags);                                                                     \
+    }
+#define CONV_ENTRIES(tile, T, MINB)                               \
+    CONV_ENTRY(conv_fwd, CONV_FWD, tile, T, MINB)                 \
+    CONV_ENTRY(conv_bwd_filter, CONV_BWD_FILTER, tile, T, MINB)   \
+    CONV_ENTRY(conv_bwd_data, CONV_BWD_DATA, tile, T, MINB)
 
 CONV_ENTRIES(128x128, tile_128x128, 2)
 CONV_ENTRIES(64x64, tile_64x64, 6)

@@ -109,17 +109,42 @@ template <int m> struct wino_a {  // A: t×m
     __device__ __forceinline__ float operator()(int i, int k) const { return wino_mats<m>::at(k, i); }
 };
 
-// wino_tile locates tile p of a launch over tiles = nb·th·tw: its image and
-// the top-left corner (row, column) of its m×m outputs.
-struct wino_tile {
-    int img, y, x;
-    __device__ __forceinline__ wino_tile(long long p, int th, int tw, int m) {
+// wino_thread is one (channel, tile) thread of a transform launch over the
+// tiles = nb·th·tw tiles of c channels, consecutive threads on consecutive
+// tiles: its channel, its tile p and the tile's image and top-left output
+// (y, x). ok is false past the last.
+struct wino_thread {
+    long long tiles, p;
+    int ch, img, y, x;
+    bool ok;
+    __device__ __forceinline__ wino_thread(int nb, int c, int th, int tw, int m) {
+        tiles = (long long)nb * th * tw;
+        const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+        ok = e < tiles * c;
+        ch = (int)(e / tiles);
+        p = e % tiles;
         img = (int)(p / (th * tw));
         const int q = (int)(p % (th * tw));
         y = q / tw * m;
         x = q % tw * m;
     }
+    // at is where the thread's transformed tile starts in V or M
+    // ([ξ][c][tiles]); its values lie c·tiles apart.
+    __device__ __forceinline__ long long at() const { return (long long)ch * tiles + p; }
 };
+
+// wino_put and wino_get move a t×t tile to and from memory, its values
+// stride apart (one per ξ).
+template <int t>
+__device__ __forceinline__ void wino_put(const float (&r)[t][t], float *dst, long long stride) {
+#pragma unroll
+    for (int i = 0; i < t * t; i++) dst[i * stride] = r[i / t][i % t];
+}
+template <int t>
+__device__ __forceinline__ void wino_get(float (&r)[t][t], const float *src, long long stride) {
+#pragma unroll
+    for (int i = 0; i < t * t; i++) r[i / t][i % t] = src[i * stride];
+}
 
 // Filters w[cout][cin][3][3] → U[ξ][co][ci] (U[ξ] cout×cin). With flip the
 // filters are flipped in both spatial directions and U[ξ] is cin×cout: the
@@ -137,39 +162,28 @@ __device__ __forceinline__ void wino_filter(const float *__restrict__ w, float *
 #pragma unroll
         for (int j = 0; j < 3; j++) g[i][j] = flip ? w[e * 9 + (2 - i) * 3 + (2 - j)] : w[e * 9 + i * 3 + j];
     wino_sandwich<t, 3>(wino_g<m>(), g, r);
-    const long long plane = (long long)cout * cin;
-    const long long at = flip ? (long long)ci * cout + co : e;
-#pragma unroll
-    for (int i = 0; i < t * t; i++) u[i * plane + at] = r[i / t][i % t];
+    wino_put<t>(r, u + (flip ? (long long)ci * cout + co : e), (long long)cout * cin);
 }
 
 // Images x[nb][c][h][w], padded by pad → V[ξ][ci][p], tile p = (img, ty, tx)
 // of th×tw per image covering input rows m·ty − pad … m·ty − pad + t − 1.
-// One thread per (channel, tile); consecutive threads, consecutive tiles.
 template <int m>
 __device__ __forceinline__ void wino_input(const float *__restrict__ x, float *__restrict__ v, int nb, int c, int h,
                                            int w, int pad, int th, int tw) {
     constexpr int t = wino_mats<m>::t;
-    const long long tiles = (long long)nb * th * tw;
-    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= tiles * c) return;
-    const int ch = (int)(e / tiles);
-    const long long p = e % tiles;
-    const wino_tile tl(p, th, tw, m);
-    const float *src = x + ((long long)tl.img * c + ch) * h * w;
+    const wino_thread me(nb, c, th, tw, m);
+    if (!me.ok) return;
+    const float *src = x + ((long long)me.img * c + me.ch) * h * w;
     float d[t][t], r[t][t];
 #pragma unroll
     for (int i = 0; i < t; i++)
 #pragma unroll
         for (int j = 0; j < t; j++) {
-            const int iy = tl.y - pad + i, ix = tl.x - pad + j;
+            const int iy = me.y - pad + i, ix = me.x - pad + j;
             d[i][j] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
         }
     wino_sandwich<t, t>(wino_bt<m>(), d, r);
-    const long long stride = (long long)c * tiles;
-    float *dst = v + (long long)ch * tiles + p;
-#pragma unroll
-    for (int i = 0; i < t * t; i++) dst[i * stride] = r[i / t][i % t];
+    wino_put<t>(r, v + me.at(), c * me.tiles);
 }
 
 // M[ξ][c][p] → y[nb][c][ho][wo], dropping the outputs of partial tiles that
@@ -178,24 +192,17 @@ template <int m>
 __device__ __forceinline__ void wino_output(const float *__restrict__ mm, float *__restrict__ y, int nb, int c, int ho,
                                             int wo, int th, int tw) {
     constexpr int t = wino_mats<m>::t;
-    const long long tiles = (long long)nb * th * tw;
-    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= tiles * c) return;
-    const int ch = (int)(e / tiles);
-    const long long p = e % tiles;
-    const wino_tile tl(p, th, tw, m);
-    const long long stride = (long long)c * tiles;
-    const float *src = mm + (long long)ch * tiles + p;
+    const wino_thread me(nb, c, th, tw, m);
+    if (!me.ok) return;
     float q[t][t], r[m][m];
-#pragma unroll
-    for (int i = 0; i < t * t; i++) q[i / t][i % t] = src[i * stride];
+    wino_get<t>(q, mm + me.at(), c * me.tiles);
     wino_sandwich<m, t>(wino_at<m>(), q, r);
-    float *dst = y + ((long long)tl.img * c + ch) * ho * wo;
+    float *dst = y + ((long long)me.img * c + me.ch) * ho * wo;
 #pragma unroll
     for (int i = 0; i < m; i++)
 #pragma unroll
         for (int j = 0; j < m; j++)
-            if (tl.y + i < ho && tl.x + j < wo) dst[(tl.y + i) * wo + tl.x + j] = r[i][j];
+            if (me.y + i < ho && me.x + j < wo) dst[(me.y + i) * wo + me.x + j] = r[i][j];
 }
 
 // dy[nb][c][ho][wo] → dM[ξ][c][p] = A·dy_p·Aᵀ: wino_output's adjoint.
@@ -203,24 +210,17 @@ template <int m>
 __device__ __forceinline__ void wino_output_adjoint(const float *__restrict__ dy, float *__restrict__ dm, int nb, int c,
                                                     int ho, int wo, int th, int tw) {
     constexpr int t = wino_mats<m>::t;
-    const long long tiles = (long long)nb * th * tw;
-    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= tiles * c) return;
-    const int ch = (int)(e / tiles);
-    const long long p = e % tiles;
-    const wino_tile tl(p, th, tw, m);
-    const float *src = dy + ((long long)tl.img * c + ch) * ho * wo;
+    const wino_thread me(nb, c, th, tw, m);
+    if (!me.ok) return;
+    const float *src = dy + ((long long)me.img * c + me.ch) * ho * wo;
     float g[m][m], r[t][t];
 #pragma unroll
     for (int i = 0; i < m; i++)
 #pragma unroll
         for (int j = 0; j < m; j++)
-            g[i][j] = (tl.y + i < ho && tl.x + j < wo) ? src[(tl.y + i) * wo + tl.x + j] : 0.0f;
+            g[i][j] = (me.y + i < ho && me.x + j < wo) ? src[(me.y + i) * wo + me.x + j] : 0.0f;
     wino_sandwich<t, m>(wino_a<m>(), g, r);
-    const long long stride = (long long)c * tiles;
-    float *dst = dm + (long long)ch * tiles + p;
-#pragma unroll
-    for (int i = 0; i < t * t; i++) dst[i * stride] = r[i / t][i % t];
+    wino_put<t>(r, dm + me.at(), c * me.tiles);
 }
 
 // dU[ξ][co][ci] → dw[cout][cin][3][3] = Gᵀ·dU·G: wino_filter's adjoint.
@@ -230,10 +230,8 @@ __device__ __forceinline__ void wino_filter_adjoint(const float *__restrict__ du
     constexpr int t = wino_mats<m>::t;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= cout * cin) return;
-    const long long plane = (long long)cout * cin;
     float q[t][t], r[3][3];
-#pragma unroll
-    for (int i = 0; i < t * t; i++) q[i / t][i % t] = du[i * plane + e];
+    wino_get<t>(q, du + e, (long long)cout * cin);
     wino_sandwich<3, t>(wino_gt<m>(), q, r);
 #pragma unroll
     for (int i = 0; i < 9; i++) dw[e * 9 + i] = r[i / 3][i % 3];

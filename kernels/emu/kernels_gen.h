@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "b10bba5b28a28f2196f913f56847b73a2f172264269c7bf7fe8a63135a2d47ed"
+#define BYOL_EMU_SOURCES "d5b3af290c2161828e7f5fdedac60c6ac88aa1216542e7d3e455014b2485170e"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)

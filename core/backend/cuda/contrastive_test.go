@@ -10,7 +10,6 @@ import (
 
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
 	"github.com/byol-lab/byol-lab/core/byol"
-	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -75,16 +74,8 @@ func TestOpsInfoNCELossNoAllocs(t *testing.T) {
 // TestSimCLRStepMatchesCPU runs whole SimCLR steps on the CPU and on CUDA
 // from the same seed and compares losses and the online weights.
 func TestSimCLRStepMatchesCPU(t *testing.T) {
-	ds, err := data.Shapes(data.ShapesConfig{TrainN: 96, TestN: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := byol.Defaults("shapes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Method, cfg.Arch, cfg.Batch, cfg.Steps = "simclr", "mlp", stepBatch, 10
-	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+	ds, cfg := stepSetup(t, 8)
+	cfg.Method, cfg.Arch = "simclr", "mlp"
 	pool := parallel.New(2)
 	defer pool.Close()
 	ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)

@@ -15,22 +15,32 @@ import (
 // backends and compares each output.
 func convCase(p *pair, name string, g backend.ConvGeom, tol float64) {
 	p.t.Helper()
+	convCaseThen(p, name, g, tol, func(string) {})
+}
+
+// convCaseThen is convCase calling then after each pass on the device
+// ("forward", "backward data", "backward filter").
+func convCaseThen(p *pair, name string, g backend.ConvGeom, tol float64, then func(pass string)) {
+	p.t.Helper()
 	xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
 	x, w := p.randn(xn, 1), p.randn(wn, 0.3)
 
 	y := p.out(yn)
 	p.ref.Conv2d(x.ref, w.ref, y.ref, g)
 	p.dev.Conv2d(x.dev, w.dev, y.dev, g)
+	then("forward")
 	p.check(name+" forward", y, tol)
 
 	dy, dx := p.randn(yn, 1), p.out(xn)
 	p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
 	p.dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
+	then("backward data")
 	p.check(name+" backward data", dx, tol)
 
 	dw := p.out(wn)
 	p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
 	p.dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
+	then("backward filter")
 	p.check(name+" backward filter", dw, tol)
 }
 
@@ -103,6 +113,17 @@ func (l *launchLog) Launch(k cuda.Kernel, grid, block cuda.Dim3, args []uint64) 
 	l.Driver.Launch(k, grid, block, args)
 }
 
+// logLaunches makes p's device backend launch through a launchLog.
+func (p *pair) logLaunches() *launchLog {
+	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
+	dev, err := cuda.New(log)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.dev = dev
+	return log
+}
+
 // took reports whether a kernel whose name starts with prefix ran since the
 // last call, and forgets the launches.
 func (l *launchLog) took(prefix string) bool {
@@ -133,12 +154,8 @@ var implicitGeoms = append([]struct {
 // kernels ran exactly where the geometry allows them.
 func TestConvImplicit(t *testing.T) {
 	p := newPair(t)
-	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
-	dev, err := cuda.New(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.dev = dev
+	log := p.logLaunches()
+	dev := p.dev
 	dev.SetConvAlgo(cuda.ConvImplicit)
 	for _, tile := range []string{"", "128", "64", "32"} {
 		for _, splits := range []int{0, 3} {
@@ -146,33 +163,18 @@ func TestConvImplicit(t *testing.T) {
 			for _, c := range implicitGeoms {
 				name := fmt.Sprintf("%s tile %q splits %d", c.name, tile, splits)
 				g := c.g
-				rowsOK := g.OutW()%4 == 0
-				xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
-				x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
-
-				y, dx, dw := p.out(yn), p.out(xn), p.out(wn)
-				log.took("")
-				p.ref.Conv2d(x.ref, w.ref, y.ref, g)
-				dev.Conv2d(x.dev, w.dev, y.dev, g)
-				if got := log.took("conv_fwd_"); got != rowsOK {
-					t.Errorf("%s: forward implicit = %v, want %v", name, got, rowsOK)
-				}
-				p.check(name+" forward", y, fp32)
-
-				p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
-				dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
-				want := g.Stride == 1 && g.W%4 == 0
-				if got := log.took("conv_bwd_data_"); got != want {
-					t.Errorf("%s: backward data implicit = %v, want %v", name, got, want)
-				}
-				p.check(name+" backward data", dx, fp32)
-
-				p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
-				dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
-				if got := log.took("conv_bwd_filter_"); got != rowsOK {
-					t.Errorf("%s: backward filter implicit = %v, want %v", name, got, rowsOK)
-				}
-				p.check(name+" backward filter", dw, fp32)
+				convCaseThen(p, name, g, fp32, func(pass string) {
+					kernel, want := "conv_fwd_", g.OutW()%4 == 0
+					switch pass {
+					case "backward data":
+						kernel, want = "conv_bwd_data_", g.Stride == 1 && g.W%4 == 0
+					case "backward filter":
+						kernel = "conv_bwd_filter_"
+					}
+					if got := log.took(kernel); got != want {
+						t.Errorf("%s: %s implicit = %v, want %v", name, pass, got, want)
+					}
+				})
 			}
 		}
 	}
@@ -218,37 +220,16 @@ func TestConvWinograd(t *testing.T) {
 
 func testConvWinograd(t *testing.T, algo cuda.ConvAlgo) {
 	p := newPair(t)
-	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
-	dev, err := cuda.New(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.dev = dev
+	log := p.logLaunches()
+	dev := p.dev
 	dev.SetConvAlgo(algo)
 	prefix := map[cuda.ConvAlgo]string{cuda.ConvWinograd: "wino2_", cuda.ConvWinograd4: "wino4_"}[algo]
 	run := func(name string, g backend.ConvGeom, wantWino bool) {
-		xn, wn, yn := g.N*g.Cin*g.H*g.W, g.Cout*g.Cin*g.K*g.K, g.N*g.Cout*g.OutH()*g.OutW()
-		x, w, dy := p.randn(xn, 1), p.randn(wn, 0.3), p.randn(yn, 1)
-		y, dx, dw := p.out(yn), p.out(xn), p.out(wn)
-		log.took("")
-		p.ref.Conv2d(x.ref, w.ref, y.ref, g)
-		dev.Conv2d(x.dev, w.dev, y.dev, g)
-		if got := log.took(prefix); got != wantWino {
-			t.Errorf("%s: forward ran Winograd = %v, want %v", name, got, wantWino)
-		}
-		p.check(name+" forward", y, fp32)
-		p.ref.Conv2dBackwardData(dy.ref, w.ref, dx.ref, g)
-		dev.Conv2dBackwardData(dy.dev, w.dev, dx.dev, g)
-		if got := log.took(prefix); got != wantWino {
-			t.Errorf("%s: backward data ran Winograd = %v, want %v", name, got, wantWino)
-		}
-		p.check(name+" backward data", dx, fp32)
-		p.ref.Conv2dBackwardFilter(x.ref, dy.ref, dw.ref, g)
-		dev.Conv2dBackwardFilter(x.dev, dy.dev, dw.dev, g)
-		if got := log.took(prefix); got != wantWino {
-			t.Errorf("%s: backward filter ran Winograd = %v, want %v", name, got, wantWino)
-		}
-		p.check(name+" backward filter", dw, fp32)
+		convCaseThen(p, name, g, fp32, func(pass string) {
+			if got := log.took(prefix); got != wantWino {
+				t.Errorf("%s: %s ran Winograd = %v, want %v", name, pass, got, wantWino)
+			}
+		})
 	}
 	for _, tile := range []string{"", "128", "64", "32"} {
 		for _, splits := range []int{0, 3} {
@@ -284,12 +265,8 @@ func testConvWinograd(t *testing.T, algo cuda.ConvAlgo) {
 // one. Results are right either way.
 func TestConvAuto(t *testing.T) {
 	p := newPair(t)
-	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
-	dev, err := cuda.New(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.dev = dev
+	log := p.logLaunches()
+	dev := p.dev
 	dev.SetConvAlgo(cuda.ConvAuto)
 	for _, c := range []struct {
 		name  string

@@ -9,7 +9,6 @@ import (
 
 	"github.com/byol-lab/byol-lab/core/backend/cuda"
 	"github.com/byol-lab/byol-lab/core/byol"
-	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -17,16 +16,7 @@ import (
 // Profiler: the step must come out exactly as without the wrapper, and the
 // profile must account for the kernels a BYOL step launches.
 func TestProfiledStep(t *testing.T) {
-	ds, err := data.Shapes(data.ShapesConfig{TrainN: 64, TestN: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := byol.Defaults("shapes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Batch, cfg.Steps = stepBatch, 10
-	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+	ds, cfg := stepSetup(t, 8)
 	pool := parallel.New(2)
 	defer pool.Close()
 

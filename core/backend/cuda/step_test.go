@@ -19,10 +19,7 @@ import (
 // both networks, loss, backward, LARS, EMA — on the CPU and on CUDA from the
 // same seed and compares losses and every weight of both networks.
 func TestStepMatchesCPU(t *testing.T) {
-	ds, err := data.Shapes(data.ShapesConfig{TrainN: 96, TestN: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds, base := stepSetup(t, 8)
 	for _, c := range []struct {
 		arch  string
 		width float64
@@ -36,12 +33,8 @@ func TestStepMatchesCPU(t *testing.T) {
 		{"mlp", 1, cuda.ConvIm2col},
 	} {
 		t.Run(fmt.Sprintf("%s×%g/%s", c.arch, c.width, c.conv), func(t *testing.T) {
-			cfg, err := byol.Defaults("shapes")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Arch, cfg.Width, cfg.Batch, cfg.Steps = c.arch, c.width, stepBatch, 10
-			cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+			cfg := base
+			cfg.Arch, cfg.Width = c.arch, c.width
 			cfg.Optimizer.Name, cfg.LR, cfg.Optimizer.WeightDecay = "lars", 0.2, 1.5e-6
 
 			pool := parallel.New(2)
@@ -103,16 +96,7 @@ func compareWeights(t *testing.T, name string, ref backend.Buffer, dev backend.B
 // augmenter's plain views (the split uploaded on first use) and agree with
 // the CPU's host-made views, for all four outputs.
 func TestEmbedMatchesCPU(t *testing.T) {
-	ds, err := data.Shapes(data.ShapesConfig{TrainN: 64, TestN: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := byol.Defaults("shapes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Batch, cfg.Steps = stepBatch, 10
-	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+	ds, cfg := stepSetup(t, 300)
 	pool := parallel.New(2)
 	defer pool.Close()
 	ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
@@ -120,10 +104,7 @@ func TestEmbedMatchesCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newPair(t)
-	log := &launchLog{Driver: sharedDriver, names: map[cuda.Kernel]string{}}
-	if p.dev, err = cuda.New(log); err != nil {
-		t.Fatal(err)
-	}
+	log := p.logLaunches()
 	dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +135,22 @@ func TestEmbedMatchesCPU(t *testing.T) {
 			t.Logf("%s: %d values, relative difference %.2g", c.name, len(c.cpu), rel)
 		}
 	}
+}
+
+// stepSetup returns the shapes data (96 training images, testN test images)
+// and the shapes configuration with small heads that the whole-step tests
+// train with.
+func stepSetup(t *testing.T, testN int) (*data.Dataset, byol.Config) {
+	t.Helper()
+	ds, err := data.Shapes(data.ShapesConfig{TrainN: 96, TestN: testN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := byol.Defaults("shapes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Batch, cfg.Steps = stepBatch, 10
+	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
+	return ds, cfg
 }
