@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/byol-lab/byol-lab/core/backend"
 )
@@ -52,11 +53,12 @@ const convWorkFloats = 1 << 28
 
 // convState owns the convolution workspaces, grown on demand and reused.
 type convState struct {
-	algo ConvAlgo
-	auto map[convKey]*convChoice // ConvAuto's choices (convalgo.go)
-	col  *Buf                    // im2col columns of one chunk
-	dyT  *Buf                    // dy of one chunk, channel-major
-	wT   *Buf                    // the filters as Ŵ[ci][co·K·K] for implicit backward data
+	algo  ConvAlgo
+	auto  map[convKey]*convChoice // ConvAuto's choices (convalgo.go)
+	clock func() time.Time        // times ConvAuto's trials; nil is time.Now (tests fake it)
+	col   *Buf                    // im2col columns of one chunk
+	dyT   *Buf                    // dy of one chunk, channel-major
+	wT    *Buf                    // the filters as Ŵ[ci][co·K·K] for implicit backward data
 
 	limit int // workspace bound in floats; 0 is convWorkFloats (tests shrink it)
 }

@@ -94,6 +94,10 @@ func (c *CUDA) algoFor(op int, g backend.ConvGeom, b1, b2, b3 backend.Buffer) Co
 	if ch, ok := c.conv.auto[key]; ok {
 		return ch.algo
 	}
+	now := c.conv.clock
+	if now == nil {
+		now = time.Now
+	}
 	ch := &convChoice{algo: ConvIm2col}
 	best := time.Duration(-1)
 	for _, a := range convAlgos {
@@ -104,12 +108,12 @@ func (c *CUDA) algoFor(op int, g backend.ConvGeom, b1, b2, b3 backend.Buffer) Co
 		if c.Sync() != nil {
 			break // the error stays sticky for the caller's next check
 		}
-		start := time.Now()
+		start := now()
 		c.runConv(op, a, b1, b2, b3, g)
 		if c.Sync() != nil {
 			break
 		}
-		ch.times[a] = max(time.Since(start), 1)
+		ch.times[a] = max(now().Sub(start), 1)
 		if best < 0 || ch.times[a] < best {
 			best, ch.algo = ch.times[a], a
 		}

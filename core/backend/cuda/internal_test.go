@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/byol-lab/byol-lab/core/backend"
 )
 
 // fakeDriver counts what reaches it and moves a fake clock: each launch
@@ -131,5 +133,83 @@ func TestGemmPlansForTheDriversSMs(t *testing.T) {
 	t.Logf("64×576×2²⁰ (a filter gradient): %d splits on 132 SMs, %d on 66", s132, s66)
 	if s66 >= s132 {
 		t.Errorf("split-K %d on 66 SMs, %d on 132: fewer SMs need fewer splits to fill", s66, s132)
+	}
+}
+
+// TestConvAutoKeepsTheFastest: on a driver whose launches take their
+// kernel's name length in milliseconds, ConvAuto times each applicable
+// algorithm of each pass once, keeps the fastest, records every time and
+// reuses the choice.
+func TestConvAutoKeepsTheFastest(t *testing.T) {
+	fd := &fakeDriver{}
+	c, err := New(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.conv.clock = func() time.Time { return fd.now }
+	c.SetConvAlgo(ConvAuto)
+	g := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 1, Pad: 1}
+	x, w, y := c.Alloc(4*16*64), c.Alloc(16*16*9), c.Alloc(4*16*64)
+	c.Conv2d(x, w, y, g)
+	ch := c.conv.auto[convKey{convFwd, g}]
+	if ch == nil {
+		t.Fatal("no choice recorded")
+	}
+	// One launch of a 15-to-20-letter kernel beats two (im2col) or four
+	// (Winograd's transforms around the GEMM).
+	if ch.algo != ConvImplicit {
+		t.Errorf("chose %v, times %v", ch.algo, ch.times)
+	}
+	for a, d := range ch.times {
+		if d <= 0 {
+			t.Errorf("%v: not timed", ConvAlgo(a))
+		}
+		if d < ch.times[ch.algo] {
+			t.Errorf("%v took %v, less than the chosen %v's %v", ConvAlgo(a), d, ch.algo, ch.times[ch.algo])
+		}
+	}
+	before := fd.launches
+	c.Conv2d(x, w, y, g)
+	if n := fd.launches - before; n != 1 {
+		t.Errorf("the second call launched %d kernels, want the implicit GEMM's 1", n)
+	}
+	// A stride-2 layer: Winograd does not apply and is not timed.
+	g2 := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 2, Pad: 1}
+	c.Conv2d(x, w, c.Alloc(4*16*16), g2)
+	if ch := c.conv.auto[convKey{convFwd, g2}]; ch.times[ConvWinograd] != 0 || ch.times[ConvWinograd4] != 0 {
+		t.Errorf("Winograd timed on a stride-2 layer: %v", ch.times)
+	}
+}
+
+// TestConvAlgoFits pins where the implicit GEMM and Winograd apply.
+func TestConvAlgoFits(t *testing.T) {
+	base := backend.ConvGeom{N: 8, Cin: 64, H: 32, W: 32, Cout: 64, K: 3, Stride: 1, Pad: 1}
+	with := func(f func(*backend.ConvGeom)) backend.ConvGeom { g := base; f(&g); return g }
+	for _, c := range []struct {
+		name                    string
+		g                       backend.ConvGeom
+		fwd, data, filter, wino bool
+	}{
+		{"resnet 3×3/1", base, true, true, true, true},
+		{"stride 2", with(func(g *backend.ConvGeom) { g.Stride = 2 }), true, false, true, false},
+		{"7-wide output", with(func(g *backend.ConvGeom) { g.H, g.W, g.Stride = 14, 14, 2 }), false, false, false, false},
+		{"14-wide input, stride 1", with(func(g *backend.ConvGeom) { g.H, g.W = 14, 14 }), false, false, false, true},
+		{"1×1", with(func(g *backend.ConvGeom) { g.K, g.Pad = 1, 0 }), true, true, true, false},
+		{"RGB stem", with(func(g *backend.ConvGeom) { g.Cin = 3 }), true, true, true, false},
+		{"no images", with(func(g *backend.ConvGeom) { g.N = 0 }), false, false, false, false},
+		{"offsets past int32", with(func(g *backend.ConvGeom) { g.N = 1 << 15 }), false, false, false, true},
+	} {
+		got := [4]bool{implicitFits(convFwd, c.g), implicitFits(convBwdData, c.g), implicitFits(convBwdFilter, c.g), winogradFits(c.g)}
+		if want := [4]bool{c.fwd, c.data, c.filter, c.wino}; got != want {
+			t.Errorf("%s: implicit forward, data, filter and Winograd fit %v, want %v", c.name, got, want)
+		}
+	}
+	for _, a := range convAlgos {
+		if b, err := ParseConvAlgo(a.String()); err != nil || b != a {
+			t.Errorf("ParseConvAlgo(%q) = %v, %v", a, b, err)
+		}
+	}
+	if _, err := ParseConvAlgo("fft"); err == nil || !strings.Contains(err.Error(), "im2col, implicit, winograd, winograd4, auto") {
+		t.Errorf("ParseConvAlgo(fft): %v", err)
 	}
 }
