@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
 	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
-	convName := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, Winograd F(2×2,3×3) where it applies and implicit GEMM elsewhere, or the fastest of these per layer and pass, timed on first use: im2col, implicit, winograd or auto (default: "+cuda.ConvIm2col.String()+")")
+	convNames := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, Winograd F(2×2,3×3) or F(4×4,3×3) where it applies and implicit GEMM elsewhere, or the fastest of these per layer and pass, timed on first use: im2col, implicit, winograd, winograd4 or auto (default: "+cuda.ConvIm2col.String()+"); a comma-separated list benchmarks each in turn on the same trainer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,13 +44,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *warmup < 0 || *timed < 1 || *profile < 0 {
 		return fmt.Errorf("bench: --warmup and --profile must be ≥ 0 and --timed ≥ 1")
 	}
-	var conv cuda.ConvAlgo
-	if *convName != "" {
+	var convs []cuda.ConvAlgo
+	if *convNames != "" {
 		if cfg.Device != "cuda" {
 			return fmt.Errorf("bench: --conv needs --device cuda")
 		}
-		if conv, err = cuda.ParseConvAlgo(*convName); err != nil {
-			return fmt.Errorf("bench: --conv: %w", err)
+		for _, name := range strings.Split(*convNames, ",") {
+			a, err := cuda.ParseConvAlgo(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("bench: --conv: %w", err)
+			}
+			convs = append(convs, a)
 		}
 	}
 	var (
@@ -73,50 +78,77 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	convs := ""
-	if cb, ok := b.(*cuda.CUDA); ok {
-		if *convName != "" {
-			cb.SetConvAlgo(conv)
-		}
-		convs = " conv=" + cb.ConvAlgo().String()
-	}
 	t, err := byol.NewTrainer(cfg, b, pool, ds.Train)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < *warmup; i++ {
+	cb, _ := b.(*cuda.CUDA)
+	if cb == nil {
+		if err := benchSteps(t, b, pool, "", *warmup, *timed, stdout); err != nil {
+			return err
+		}
+		return benchProfile(t, prof, *profile, stdout)
+	}
+	if len(convs) == 0 {
+		convs = []cuda.ConvAlgo{cb.ConvAlgo()}
+	}
+	// The algorithms take turns on one trainer: its speed does not depend
+	// on its step, and one trainer's memory is what the GPU holds.
+	for _, a := range convs {
+		cb.SetConvAlgo(a)
+		if err := benchSteps(t, b, pool, " conv="+a.String(), *warmup, *timed, stdout); err != nil {
+			return err
+		}
+		if a == cuda.ConvAuto {
+			fmt.Fprintln(stdout, "conv=auto chose (images × Cin×H×W → Cout, filter/stride; pass; choice; each algorithm's time):")
+			for _, line := range cb.ConvChoices() {
+				fmt.Fprintln(stdout, "  "+line)
+			}
+		}
+		if err := benchProfile(t, prof, *profile, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchSteps runs warm-up and timed steps of t and prints the rate.
+func benchSteps(t *byol.Trainer, b backend.Backend, pool *parallel.Pool, label string, warmup, timed int,
+	stdout io.Writer) error {
+	for i := 0; i < warmup; i++ {
 		if err := t.Step(); err != nil {
 			return err
 		}
 	}
 	start := time.Now()
-	for i := 0; i < *timed; i++ {
+	for i := 0; i < timed; i++ {
 		if err := t.Step(); err != nil {
 			return err
 		}
 	}
 	el := time.Since(start)
-	ips := float64(*timed*cfg.Batch) / el.Seconds()
+	cfg := t.Config()
+	ips := float64(timed*cfg.Batch) / el.Seconds()
 	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s%s: %.1f ms/step, %.0f img/s (two views each)\n",
-		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), convs, 1000*el.Seconds()/float64(*timed), ips)
-	if cb, ok := b.(*cuda.CUDA); ok && cb.ConvAlgo() == cuda.ConvAuto {
-		fmt.Fprintln(stdout, "conv=auto chose (images × Cin×H×W → Cout, filter/stride; pass; choice; each algorithm's time):")
-		for _, line := range cb.ConvChoices() {
-			fmt.Fprintln(stdout, "  "+line)
-		}
-	}
+		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), label, 1000*el.Seconds()/float64(timed), ips)
+	return nil
+}
+
+// benchProfile, given a profiler, times every kernel of steps more steps.
+func benchProfile(t *byol.Trainer, prof device.Profiler, steps int, stdout io.Writer) error {
 	if prof == nil {
 		return nil
 	}
+	prof.Reset()
 	prof.Enable(true)
-	for i := 0; i < *profile; i++ {
+	for i := 0; i < steps; i++ {
 		if err := t.Step(); err != nil {
 			return err
 		}
 	}
 	prof.Enable(false)
-	fmt.Fprintf(stdout, "kernel profile over %d steps:\n", *profile)
-	return prof.Report(stdout, *profile)
+	fmt.Fprintf(stdout, "kernel profile over %d steps:\n", steps)
+	return prof.Report(stdout, steps)
 }
 
 // benchLab runs n copies of cfg in a lab with snapshots as fast as the lab

@@ -63,3 +63,23 @@ func TestBenchConvAutoOnEmulatedCUDA(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchConvListOnEmulatedCUDA: a list of algorithms takes turns on one
+// trainer, a line (and a profile) each.
+func TestBenchConvListOnEmulatedCUDA(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--device", "cuda", "--dataset", "shapes", "--arch", "tiny",
+		"--batch", "8", "--warmup", "0", "--timed", "1", "--profile", "1", "--conv", "im2col, winograd4")
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	t.Log(out)
+	first, second := strings.Index(out, "conv=im2col:"), strings.Index(out, "conv=winograd4:")
+	if first < 0 || second < first || strings.Count(out, "kernel profile over 1 steps:") != 2 {
+		t.Errorf("want an im2col line and profile, then a winograd4 line and profile")
+	}
+	// Each profile covers its own steps: im2col's unfolds, winograd4's (on
+	// tiny, whose layers are stride 2 or RGB, the implicit GEMM) does not.
+	if p := out[second:]; strings.Contains(p, "conv_im2col") {
+		t.Error("the second profile includes the first's im2col launches")
+	}
+}

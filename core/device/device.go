@@ -44,6 +44,7 @@ func Open(name string, pool *parallel.Pool) (backend.Backend, error) {
 // Profiler times a backend's kernels one by one (bench --profile).
 type Profiler interface {
 	Enable(on bool)
+	Reset()
 	Report(w io.Writer, steps int) error
 }
 
