@@ -20,7 +20,7 @@ namespace {
 
 constexpr size_t kAlign = 256;  // cudaMalloc's alignment
 constexpr size_t kGuard = 256;  // guard bytes before; after: at least this
-constexpr unsigned char kCanary = 0xA5;
+constexpr unsigned char kCanary = 0xFF;  // reads as NaN: a kernel that uses a value past its buffer shows in its result
 
 struct Alloc {
   size_t bytes;  // what was asked for

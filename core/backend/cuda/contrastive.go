@@ -41,11 +41,8 @@ func (c *CUDA) InfoNCELoss(z, dz, loss backend.Buffer, rows, d, shift int, tempe
 		panic(fmt.Sprintf("cuda: InfoNCELoss: shift ≡ 0 mod %d pairs every row with itself", rows))
 	}
 	s := &c.nce
-	if s.work == nil || s.rows != rows || s.d != d {
-		need := rows*d + rows*rows + rows
-		if s.work == nil || s.work.n < need {
-			s.work = c.Alloc(need).(*Buf)
-		}
+	need := rows*d + rows*rows + rows
+	if w := c.grow(&s.work, need); s.u == nil || s.rows != rows || s.d != d || s.u.root != w.root {
 		s.rows, s.d = rows, d
 		s.u = s.work.Slice(0, rows*d).(*Buf)
 		s.sim = s.work.Slice(rows*d, rows*rows).(*Buf)

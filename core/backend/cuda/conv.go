@@ -78,14 +78,6 @@ func (s *convState) chunk(n, perImage int) int {
 	return ceilDiv(n, chunks)
 }
 
-// grow returns *b with room for n floats, reallocating only to grow.
-func (c *CUDA) grow(b **Buf, n int) *Buf {
-	if *b == nil || (*b).n < n {
-		*b = c.Alloc(n).(*Buf)
-	}
-	return *b
-}
-
 func convCheck(op string, g backend.ConvGeom, x, w, y backend.Buffer) {
 	if g.N < 0 || g.Cin <= 0 || g.Cout <= 0 || g.K <= 0 || g.Stride <= 0 || g.Pad < 0 || g.OutH() <= 0 || g.OutW() <= 0 {
 		panic(fmt.Sprintf("cuda: %s: bad geometry %+v", op, g))
@@ -283,7 +275,7 @@ func (c *CUDA) convImplicit(op *convOp) {
 	block := Dim3{t.threads, 1, 1}
 	out, ldc, cg, cgs := op.c, gm.ldc, gm.cg, gm.cgs
 	if splits > 1 {
-		out, ldc, cg, cgs = c.gemmWork(splits*gm.m*gm.n).ptr, gm.n, 0, 0
+		out, ldc, cg, cgs = c.grow(&c.gemm.work, splits*gm.m*gm.n).ptr, gm.n, 0, 0
 	}
 	if vecOK(out, ldc, 0, 1) && cg%4 == 0 && cgs%4 == 0 {
 		flags |= gemmVecC

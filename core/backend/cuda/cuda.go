@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"unsafe"
 
@@ -43,6 +44,7 @@ type CUDA struct {
 	args [32]uint64
 
 	scratch *Buf // grows on demand: partial sums, …
+	poison  bool // workspaces are filled with NaN each time they are handed out (tests)
 
 	ops  opsState  // ops.go
 	gemm gemmState // gemm.go
@@ -117,11 +119,21 @@ func (c *CUDA) AllocBytes(n int) *Buf {
 
 // scratchBuf returns device scratch space of at least n floats. Its content
 // is undefined; one op at a time uses it.
-func (c *CUDA) scratchBuf(n int) *Buf {
-	if c.scratch == nil || c.scratch.n < n {
-		c.scratch = c.Alloc(n).(*Buf)
+func (c *CUDA) scratchBuf(n int) *Buf { return c.grow(&c.scratch, n) }
+
+// grow returns the workspace *b with room for n floats, reallocating only
+// to grow. Its content is left from earlier ops; with c.poison it is NaN,
+// so a kernel that reads a workspace value it did not write this op shows
+// in every result (a stale value could be right by chance: ConvAuto runs
+// the same op twice).
+func (c *CUDA) grow(b **Buf, n int) *Buf {
+	if *b == nil || (*b).n < n {
+		*b = c.Alloc(n).(*Buf)
 	}
-	return c.scratch
+	if c.poison && n > 0 {
+		c.launch(kFill, elemGrid(n), opsBlock, P(*b), I(n), F(float32(math.NaN())))
+	}
+	return *b
 }
 
 func mustLen(op string, a, b int) {

@@ -18,3 +18,7 @@ func (c *CUDA) ForceGemm(tile string, splits int) {
 // SetConvWorkLimit bounds the convolution workspace to floats (0 restores
 // the default), which forces the batch into chunks.
 func (c *CUDA) SetConvWorkLimit(floats int) { c.conv.limit = floats }
+
+// PoisonWorkspaces fills every workspace with NaN each time an op takes it,
+// so a kernel that reads workspace it did not write fails its comparison.
+func (c *CUDA) PoisonWorkspaces(on bool) { c.poison = on }

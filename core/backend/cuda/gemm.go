@@ -233,7 +233,7 @@ func (c *CUDA) gemmRun(op *gemmOp) {
 	// Split-K: plain partial products into the workspace, then one
 	// fixed-order reduction that applies alpha and beta.
 	mn := op.m * op.n
-	work := c.gemmWork(op.batch * splits * mn)
+	work := c.grow(&c.gemm.work, op.batch*splits*mn)
 	if op.n%4 == 0 {
 		flags |= gemmVecC
 	}
@@ -254,10 +254,3 @@ func vecOK(p Ptr, ld, s, batch int) bool {
 
 // i64 passes a long long argument.
 func i64(v int) uint64 { return uint64(int64(v)) }
-
-func (c *CUDA) gemmWork(n int) *Buf {
-	if c.gemm.work == nil || c.gemm.work.n < n {
-		c.gemm.work = c.Alloc(n).(*Buf)
-	}
-	return c.gemm.work
-}

@@ -17,7 +17,9 @@ import (
 // (the reference) and on the CUDA backend (a GPU under tag cuda, the CPU
 // emulator of the same kernel sources under tag cudaemu) with the same
 // random inputs, and compares. Outputs start as NaN on the device, so an
-// element a kernel forgets to write fails the comparison.
+// element a kernel forgets to write fails the comparison, and so do
+// workspaces each time an op takes one, so a read of workspace not written
+// by the same op fails it too.
 
 // pair is the reference and the backend under test.
 type pair struct {
@@ -38,6 +40,7 @@ func newPair(t *testing.T) *pair {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dev.PoisonWorkspaces(true)
 	return &pair{t: t, ref: cpu.New(parallel.New(2)), dev: dev, rng: rand.New(rand.NewPCG(uint64(len(t.Name())), 7))}
 }
 
