@@ -16,6 +16,10 @@
 #include "emu.h"
 #include "launch.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace {
 
 constexpr size_t kAlign = 256;  // cudaMalloc's alignment
@@ -39,6 +43,21 @@ bool guards_intact(uintptr_t p, const Alloc& a) {
   return memcmp(b, canary, kGuard) == 0 &&
          memcmp(b + kGuard + a.bytes, canary, a.total - kGuard - a.bytes) == 0;
 }
+
+// Calls on a device take turns (the Go side holds a mutex), but Go may
+// make them from different OS threads and ThreadSanitizer does not see Go's
+// locks. Under -fsanitize=thread each call acquires the device on entry and
+// releases it on return, so the order of calls is an order TSan sees too
+// and only races between a kernel's own threads are reported.
+struct Turn {
+  void* d;
+#if defined(__SANITIZE_THREAD__)
+  explicit Turn(void* dev) : d(dev) { __tsan_acquire(d); }
+  ~Turn() { __tsan_release(d); }
+#else
+  explicit Turn(void* dev) : d(dev) {}
+#endif
+};
 
 }  // namespace
 
@@ -79,7 +98,9 @@ extern "C" {
 
 emu_device* emu_open(void) {
   emu::workers();  // start the threads now rather than in the first launch
-  return new emu_device;
+  auto* d = new emu_device;
+  Turn turn(d);  // releases what the constructor wrote to the next call
+  return d;
 }
 
 int emu_workers(void) { return emu::workers(); }
@@ -92,6 +113,7 @@ int emu_kernel_index(const char* name) {
 }
 
 const char* emu_malloc(emu_device* d, long long bytes, uintptr_t* p) {
+  Turn turn(d);
   if (bytes < 0) return d->fail("malloc of %lld bytes", bytes);
   size_t n = size_t(bytes);
   size_t total = kGuard + (n + kAlign - 1) / kAlign * kAlign + kGuard;
@@ -105,6 +127,7 @@ const char* emu_malloc(emu_device* d, long long bytes, uintptr_t* p) {
 }
 
 const char* emu_free(emu_device* d, uintptr_t p) {
+  Turn turn(d);
   if (p == 0) return nullptr;
   auto it = d->allocs.find(p);
   if (it == d->allocs.end()) return d->fail("free of %#llx: not an allocation", (unsigned long long)p);
@@ -117,11 +140,13 @@ const char* emu_free(emu_device* d, uintptr_t p) {
 }
 
 void* emu_host(emu_device* d, uintptr_t p, long long bytes) {
+  Turn turn(d);
   if (bytes < 0 || d->find(p, size_t(bytes)) == d->allocs.end()) return nullptr;
   return reinterpret_cast<void*>(p);
 }
 
 const char* emu_dtod(emu_device* d, uintptr_t dst, uintptr_t src, long long bytes) {
+  Turn turn(d);
   if (const char* e = d->check_range("DtoD destination", dst, bytes)) return e;
   if (const char* e = d->check_range("DtoD source", src, bytes)) return e;
   if (bytes > 0) memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), size_t(bytes));
@@ -130,6 +155,7 @@ const char* emu_dtod(emu_device* d, uintptr_t dst, uintptr_t src, long long byte
 
 const char* emu_launch(emu_device* d, int kernel, long long gx, long long gy, long long gz, long long bx,
                        long long by, long long bz, const uint64_t* args, int nargs) {
+  Turn turn(d);
   if (kernel < 0 || kernel >= emu_nkernels) return d->fail("launch of unknown kernel %d", kernel);
   const emu_kernel& k = emu_kernels[kernel];
   // Like the GPU driver, a Y or Z of 0 means 1.
