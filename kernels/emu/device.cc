@@ -5,7 +5,8 @@
 //
 // Every allocation sits between guard bytes that are checked after each
 // launch that was passed a pointer into it, so a kernel that writes past
-// its buffer fails with an error instead of corrupting its neighbour.
+// its buffer fails with an error instead of corrupting its neighbour; the
+// guards read as NaN, so one that uses a value read past it fails too.
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,7 @@ namespace {
 
 constexpr size_t kAlign = 256;  // cudaMalloc's alignment
 constexpr size_t kGuard = 256;  // guard bytes before; after: at least this
-constexpr unsigned char kCanary = 0xFF;  // reads as NaN: a kernel that uses a value past its buffer shows in its result
+constexpr unsigned char kCanary = 0xFF;  // reads as NaN: using a value past a buffer shows
 
 struct Alloc {
   size_t bytes;  // what was asked for

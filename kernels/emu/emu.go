@@ -16,8 +16,8 @@
 // testdata/race.cc checks the emulator under ThreadSanitizer. The
 // conformance suite runs under it too, where barriers are the only order
 // between a block's threads, so it reports a missing __syncthreads that the
-// fixed fiber order hides (.ci/run does this for the convolution, Winograd
-// and reduction tests):
+// fixed fiber order hides (.ci/run does this for the GEMM, convolution,
+// Winograd and reduction tests):
 //
 //	TSAN_OPTIONS=halt_on_error=1 CGO_CXXFLAGS="-O1 -g -fsanitize=thread -Wno-tsan" \
 //	  CGO_LDFLAGS=-fsanitize=thread go test -tags cudaemu ./core/backend/cuda/
