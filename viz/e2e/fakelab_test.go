@@ -233,6 +233,13 @@ func (f *fakeLab) loop() {
 		case <-tick.C:
 		}
 		f.mu.Lock()
+		if len(f.conns) == 0 {
+			// Nobody watches yet (the frontend may still be building): the
+			// runs wait, so the no-predictor cloud has not shrunk by the
+			// first frame however long the build took.
+			f.mu.Unlock()
+			continue
+		}
 		var frames [][]byte
 		var msgs []proto.Message
 		for i := range f.runs {
