@@ -106,6 +106,8 @@ emu_device* emu_open(void) {
 
 int emu_workers(void) { return emu::workers(); }
 
+const char* emu_kernel_name(int i) { return i >= 0 && i < emu_nkernels ? emu_kernels[i].name : nullptr; }
+
 int emu_kernel_index(const char* name) {
   for (int i = 0; i < emu_nkernels; i++) {
     if (strcmp(emu_kernels[i].name, name) == 0) return i;

@@ -52,6 +52,8 @@ type device struct {
 	d    *C.emu_device
 	err  error
 	args *[64]uint64 // a launch's arguments, in memory without Go pointers (kMaxArgs)
+
+	kernels map[string]int // index in kernels_gen.h by name
 }
 
 var _ cuda.Driver = (*device)(nil)
@@ -63,7 +65,14 @@ func New() (cuda.Driver, error) {
 	if err := checkSources(); err != nil {
 		return nil, err
 	}
-	return &device{d: C.emu_open(), args: new([64]uint64)}, nil
+	d := &device{d: C.emu_open(), args: new([64]uint64), kernels: map[string]int{}}
+	// The names are looked up here rather than by C: C reading a string
+	// that Go wrote, maybe on another OS thread, is a race to
+	// ThreadSanitizer, which cannot see Go's ordering.
+	for i := range int(C.emu_nkernels) {
+		d.kernels[C.GoString(C.emu_kernel_name(C.int(i)))] = i
+	}
+	return d, nil
 }
 
 func checkSources() error {
@@ -98,12 +107,8 @@ func (d *device) setErr(msg *C.char) {
 }
 
 func (d *device) Kernel(name string) (cuda.Kernel, error) {
-	// A NUL-terminated copy in Go memory rather than C.CString's malloc,
-	// which ThreadSanitizer would see written on another OS thread than the
-	// one that reads it, with no order between them that it can see.
-	cs := append([]byte(name), 0)
-	k := int(C.emu_kernel_index((*C.char)(unsafe.Pointer(&cs[0]))))
-	if k < 0 {
+	k, ok := d.kernels[name]
+	if !ok {
 		return 0, fmt.Errorf("emu: no kernel %q in kernels_gen.h (run go generate ./kernels?)", name)
 	}
 	return cuda.Kernel(k), nil

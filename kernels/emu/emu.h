@@ -30,6 +30,7 @@ typedef struct emu_device emu_device;
 emu_device* emu_open(void);
 int emu_workers(void);        // OS threads that run blocks
 int emu_kernel_index(const char* name);  // -1 if unknown
+const char* emu_kernel_name(int i);      // NULL if i is out of range
 
 const char* emu_malloc(emu_device* d, long long bytes, uintptr_t* p);
 const char* emu_free(emu_device* d, uintptr_t p);
