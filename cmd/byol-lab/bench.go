@@ -115,22 +115,33 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 // benchSteps runs warm-up and timed steps of t and prints the rate.
 func benchSteps(t *byol.Trainer, b backend.Backend, pool *parallel.Pool, label string, warmup, timed int,
 	stdout io.Writer) error {
-	for i := 0; i < warmup; i++ {
-		if err := t.Step(); err != nil {
-			return err
-		}
+	// Steps read their losses back once per MaxStepsPerSync steps, as
+	// training does, so the host queues steps ahead of the device.
+	if err := runSteps(t, warmup); err != nil {
+		return err
 	}
 	start := time.Now()
-	for i := 0; i < timed; i++ {
-		if err := t.Step(); err != nil {
-			return err
-		}
+	if err := runSteps(t, timed); err != nil {
+		return err
 	}
 	el := time.Since(start)
 	cfg := t.Config()
 	ips := float64(timed*cfg.Batch) / el.Seconds()
-	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s%s: %.1f ms/step, %.0f img/s (two views each)\n",
-		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), label, 1000*el.Seconds()/float64(timed), ips)
+	fmt.Fprintf(stdout, "dataset=%s arch=%s batch=%d threads=%d device=%s%s: %.1f ms/step, %.0f img/s (two views each; losses read every %d steps)\n",
+		cfg.Dataset, cfg.Arch, cfg.Batch, pool.Threads(), b.Name(), label, 1000*el.Seconds()/float64(timed), ips, min(timed, byol.MaxStepsPerSync))
+	return nil
+}
+
+// runSteps runs n training steps of t in calls of up to MaxStepsPerSync.
+func runSteps(t *byol.Trainer, n int) error {
+	var results [byol.MaxStepsPerSync]byol.StepResult
+	for done := 0; done < n; {
+		k, err := t.Steps(results[:min(n-done, len(results))])
+		if err != nil {
+			return err
+		}
+		done += k
+	}
 	return nil
 }
 

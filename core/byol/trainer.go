@@ -69,6 +69,13 @@ type Trainer struct {
 	lossHost [1]float32
 	lastLoss float64
 
+	// Steps: one loss per unchecked step (views of losses), and the state
+	// before those steps, restored when one of them diverges.
+	losses     backend.Buffer
+	lossRing   []backend.Buffer
+	lossesHost []float32
+	before     state
+
 	onlineShared  backend.Buffer // the online parameters the target mirrors
 	onlineSharedS backend.Buffer // and the BatchNorm statistics (SimCLR copies them)
 	// BatchNorm running statistics as they were before the current step's
@@ -222,8 +229,112 @@ func (t *Trainer) ensureBuffers() {
 	}
 }
 
-// Step runs one training step of the configured method.
+// StepResult is what one training step reports: its loss and the learning
+// rate and τ it used.
+type StepResult struct{ Loss, LR, Tau float64 }
+
+// MaxStepsPerSync is the most steps Steps runs before it reads their losses
+// back from the device.
+const MaxStepsPerSync = 32
+
+// Step runs one training step of the configured method. It reads the loss
+// back before changing any weight, so it waits for the device every step;
+// Steps does not.
 func (t *Trainer) Step() error {
+	var r StepResult
+	return t.checkedStep(&r)
+}
+
+// Steps runs len(out) training steps and fills out[i] with the result of the
+// i-th. It reads the losses back from the device once every
+// MaxStepsPerSync steps rather than once per step, so the host queues work
+// without waiting for the device. When a loss is not finite, the trainer
+// goes back to its state before those unchecked steps and replays them one
+// by one with Step, so it stops, as Step does, with the weights of the last
+// good step and ErrDiverged. It returns how many steps completed; out[:n]
+// holds their results.
+func (t *Trainer) Steps(out []StepResult) (n int, err error) {
+	for n < len(out) {
+		k := min(len(out)-n, MaxStepsPerSync)
+		done, err := t.uncheckedSteps(out[n : n+k])
+		if n += done; err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// checkedStep runs one step, checking the loss before the backward pass.
+func (t *Trainer) checkedStep(r *StepResult) error {
+	*r = StepResult{LR: t.LR(), Tau: t.Tau()}
+	// The forward pass folds this batch into the BatchNorm running
+	// statistics; keep them to undo that if the loss is not finite.
+	t.b.Copy(t.onlineS, t.online.Params.S)
+	t.b.Copy(t.targetS, t.target.Params.S)
+	dp := t.forward(t.loss)
+	t.b.Download(t.lossHost[:], t.loss)
+	loss := float64(t.lossHost[0])
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.b.Copy(t.online.Params.S, t.onlineS)
+		t.b.Copy(t.target.Params.S, t.targetS)
+		return ErrDiverged
+	}
+	t.update(dp, r.LR, r.Tau)
+	r.Loss, t.lastLoss = loss, loss
+	return nil
+}
+
+// uncheckedSteps runs len(out) ≤ MaxStepsPerSync steps, then reads their
+// losses; see Steps.
+func (t *Trainer) uncheckedSteps(out []StepResult) (int, error) {
+	if len(out) == 1 {
+		if err := t.checkedStep(&out[0]); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}
+	t.ensureSync()
+	t.save(&t.before)
+	for i := range out {
+		out[i] = StepResult{LR: t.LR(), Tau: t.Tau()}
+		t.update(t.forward(t.lossRing[i]), out[i].LR, out[i].Tau)
+	}
+	t.b.Download(t.lossesHost, t.losses)
+	for i := range out {
+		loss := float64(t.lossesHost[i])
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			t.restore(t.before)
+			for j := range out {
+				if err := t.checkedStep(&out[j]); err != nil {
+					return j, err
+				}
+			}
+			return len(out), nil // the replay did not diverge (a nondeterministic device)
+		}
+		out[i].Loss = loss
+	}
+	t.lastLoss = out[len(out)-1].Loss
+	return len(out), nil
+}
+
+// ensureSync allocates the buffers of uncheckedSteps on first use.
+func (t *Trainer) ensureSync() {
+	if t.losses != nil {
+		return
+	}
+	t.losses = t.b.Alloc(MaxStepsPerSync)
+	t.lossesHost = make([]float32, MaxStepsPerSync)
+	t.lossRing = make([]backend.Buffer, MaxStepsPerSync)
+	for i := range t.lossRing {
+		t.lossRing[i] = t.losses.Slice(i, 1)
+	}
+	t.before = t.newState()
+}
+
+// forward draws the next batch, makes its two views and runs the forward
+// passes up to the loss, which it writes to loss[0]; it returns the
+// gradient of the loss with respect to the last online output.
+func (t *Trainer) forward(loss backend.Buffer) nn.Tensor {
 	t.ensureBuffers()
 	B := t.cfg.Batch
 	size := t.shape.Size()
@@ -237,58 +348,100 @@ func (t *Trainer) Step() error {
 		t.aug.Views(t.host[B*size:], t.train, t.idx, 1, t.cfg.Seed, uint64(t.step))
 		t.b.Upload(t.input, t.host)
 	}
-	t.b.Copy(t.onlineS, t.online.Params.S)
-	t.b.Copy(t.targetS, t.target.Params.S)
 	x := nn.Tensor{Buf: t.input, N: 2 * B, Groups: 2, Shape: t.shape}
 
 	// Online network on both views at once: rows [0,B) are v, [B,2B) are v'.
-	simclr := t.cfg.Method == MethodSimCLR
-	usePred := t.cfg.UsesPredictor()
 	p := t.online.Projector.Forward(t.online.Encoder.Forward(x, true), true)
-	if simclr {
+	if t.cfg.Method == MethodSimCLR {
 		// Row i's positive is the other view of its image, B rows away; the
 		// other 2B−2 rows are its negatives. Scaling the sum by 1/(2B) gives
 		// SimCLR's mean over all 2B anchors. BatchNorm keeps BYOL's per-view
 		// groups, so the two methods differ only in their objective.
-		t.b.InfoNCELoss(p.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, float32(t.cfg.Temperature), 1/float32(2*B))
+		t.b.InfoNCELoss(p.Buf, t.dp, loss, 2*B, t.cfg.ProjOut, B, float32(t.cfg.Temperature), 1/float32(2*B))
 	} else {
-		if usePred {
+		if t.cfg.UsesPredictor() {
 			p = t.online.Predictor.Forward(p, true)
 		}
 		// Target network (stop-gradient: no backward) on the same batch.
 		z := t.target.Projector.Forward(t.target.Encoder.Forward(x, true), true)
 		// Pair p(v) with z'(v') and p(v') with z'(v): a shift of B rows. The
 		// sum over 2B rows divided by B is L + L̃ averaged over the batch.
-		t.b.BYOLLoss(p.Buf, z.Buf, t.dp, t.loss, 2*B, t.cfg.ProjOut, B, 1/float32(B))
+		t.b.BYOLLoss(p.Buf, z.Buf, t.dp, loss, 2*B, t.cfg.ProjOut, B, 1/float32(B))
 	}
-	t.b.Download(t.lossHost[:], t.loss)
-	loss := float64(t.lossHost[0])
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		// The forward pass already folded this batch into the running
-		// statistics; undo that so the trainer is exactly as before.
-		t.b.Copy(t.online.Params.S, t.onlineS)
-		t.b.Copy(t.target.Params.S, t.targetS)
-		return ErrDiverged
-	}
+	return nn.Tensor{Buf: t.dp, N: 2 * B, Groups: 2, Shape: p.Shape}
+}
 
-	dp := nn.Tensor{Buf: t.dp, N: 2 * B, Groups: 2, Shape: p.Shape}
+// update runs the backward pass from dp, the optimiser and the target's
+// update, and counts the step.
+func (t *Trainer) update(dp nn.Tensor, lr, tau float64) {
 	segs := t.segsNoPred
-	if usePred {
+	if t.cfg.UsesPredictor() {
 		dp = t.online.Predictor.Backward(dp, true)
 		segs = t.segsWithPred
 	}
 	t.online.Encoder.Backward(t.online.Projector.Backward(dp, true), false)
 
-	t.opt.Step(t.LR(), segs)
-	if simclr {
+	t.opt.Step(lr, segs)
+	if t.cfg.Method == MethodSimCLR {
 		t.b.Copy(t.target.Params.W, t.onlineShared)
 		t.b.Copy(t.target.Params.S, t.onlineSharedS)
 	} else {
-		t.b.EMA(t.target.Params.W, t.onlineShared, float32(t.Tau()))
+		t.b.EMA(t.target.Params.W, t.onlineShared, float32(tau))
 	}
 	t.step++
-	t.lastLoss = loss
-	return nil
+}
+
+// state is everything a step changes: weights, BatchNorm statistics and
+// optimiser state on the device, the step, sampler position and last loss.
+type state struct {
+	onlineW, onlineS, targetW, targetS, opt1, opt2 backend.Buffer
+	optSteps, step                                 int
+	seen                                           uint64
+	lastLoss                                       float64
+}
+
+// live returns t's own state: views of its buffers and its counters.
+func (t *Trainer) live() state {
+	s1, s2, optSteps := t.opt.State()
+	return state{t.online.Params.W, t.online.Params.S, t.target.Params.W, t.target.Params.S, s1, s2,
+		optSteps, t.step, t.seen, t.lastLoss}
+}
+
+// newState allocates device buffers for a copy of t's state.
+func (t *Trainer) newState() state {
+	s := t.live()
+	alloc := func(b backend.Buffer) backend.Buffer {
+		if b == nil {
+			return nil
+		}
+		return t.b.Alloc(b.Len())
+	}
+	return state{onlineW: alloc(s.onlineW), onlineS: alloc(s.onlineS), targetW: alloc(s.targetW),
+		targetS: alloc(s.targetS), opt1: alloc(s.opt1), opt2: alloc(s.opt2)}
+}
+
+// copyState copies src into dst on b.
+func copyState(b backend.Backend, dst *state, src state) {
+	b.Copy(dst.onlineW, src.onlineW)
+	b.Copy(dst.onlineS, src.onlineS)
+	b.Copy(dst.targetW, src.targetW)
+	b.Copy(dst.targetS, src.targetS)
+	b.Copy(dst.opt1, src.opt1)
+	if src.opt2 != nil {
+		b.Copy(dst.opt2, src.opt2)
+	}
+	dst.optSteps, dst.step, dst.seen, dst.lastLoss = src.optSteps, src.step, src.seen, src.lastLoss
+}
+
+// save copies t's state into s.
+func (t *Trainer) save(s *state) { copyState(t.b, s, t.live()) }
+
+// restore sets t's state to s.
+func (t *Trainer) restore(s state) {
+	live := t.live()
+	copyState(t.b, &live, s)
+	t.opt.SetSteps(live.optSteps)
+	t.step, t.seen, t.lastLoss = live.step, live.seen, live.lastLoss
 }
 
 // Apply changes the live knobs to those of c, effective from the next step:
@@ -334,17 +487,6 @@ func (t *Trainer) Clone() (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.b.Copy(c.online.Params.W, t.online.Params.W)
-	c.b.Copy(c.online.Params.S, t.online.Params.S)
-	c.b.Copy(c.target.Params.W, t.target.Params.W)
-	c.b.Copy(c.target.Params.S, t.target.Params.S)
-	s1, s2, steps := t.opt.State()
-	d1, d2, _ := c.opt.State()
-	c.b.Copy(d1, s1)
-	if s2 != nil {
-		c.b.Copy(d2, s2)
-	}
-	c.opt.SetSteps(steps)
-	c.step, c.seen, c.lastLoss = t.step, t.seen, t.lastLoss
+	c.restore(t.live())
 	return c, nil
 }

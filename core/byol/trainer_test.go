@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
 	"github.com/byol-lab/byol-lab/core/data"
 	"github.com/byol-lab/byol-lab/core/parallel"
@@ -168,6 +169,15 @@ func TestStepDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("a training step allocated %v times, want 0", allocs)
 	}
+	out := make([]StepResult, 3)
+	allocs = testing.AllocsPerRun(10, func() {
+		if _, err := tr.Steps(out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Steps allocated %v times, want 0", allocs)
+	}
 }
 
 func TestDivergenceIsReportedAndNotSaved(t *testing.T) {
@@ -271,4 +281,94 @@ func TestCloneForksIndependently(t *testing.T) {
 	if ao, _ = params(a); slices.Equal(ao, cpu.Data(b.online.Params.W)) {
 		t.Fatal("parent and fork still identical after different steps")
 	}
+}
+
+// TestStepsMatchesStep checks that Steps, which reads the losses back once
+// per chunk, trains exactly like Step: same losses, lr, τ, weights,
+// BatchNorm statistics and optimiser state, across a chunk boundary.
+func TestStepsMatchesStep(t *testing.T) {
+	s := tinySplit(20)
+	for _, name := range []string{"lars", "adamw", "simclr"} {
+		t.Run(name, func(t *testing.T) {
+			c := tinyConfig(t)
+			c.Steps = 100
+			if name == "simclr" {
+				c.Method = MethodSimCLR
+			} else {
+				c.Optimizer.Name = name
+			}
+			n := MaxStepsPerSync + 3
+			one, many := newTrainer(t, c, s), newTrainer(t, c, s)
+			want := make([]StepResult, n)
+			for i := range want {
+				want[i] = StepResult{LR: one.LR(), Tau: one.Tau()}
+				if err := one.Step(); err != nil {
+					t.Fatal(err)
+				}
+				want[i].Loss = one.LastLoss()
+			}
+			got := make([]StepResult, n)
+			if k, err := many.Steps(got); k != n || err != nil {
+				t.Fatalf("Steps = %d, %v; want %d, nil", k, err, n)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("Steps reported %v,\nStep %v", got, want)
+			}
+			sameState(t, many, one)
+		})
+	}
+}
+
+// sameState fails unless a and b hold bit-identical training state.
+func sameState(t *testing.T, a, b *Trainer) {
+	t.Helper()
+	as, bs := a.live(), b.live()
+	for _, p := range [][2]backend.Buffer{{as.onlineW, bs.onlineW}, {as.onlineS, bs.onlineS},
+		{as.targetW, bs.targetW}, {as.targetS, bs.targetS}, {as.opt1, bs.opt1}, {as.opt2, bs.opt2}} {
+		if (p[0] == nil) != (p[1] == nil) || p[0] != nil && !slices.Equal(cpu.Data(p[0]), cpu.Data(p[1])) {
+			t.Fatal("the device state differs")
+		}
+	}
+	as.onlineW, as.onlineS, as.targetW, as.targetS, as.opt1, as.opt2 = nil, nil, nil, nil, nil, nil
+	bs.onlineW, bs.onlineS, bs.targetW, bs.targetS, bs.opt1, bs.opt2 = nil, nil, nil, nil, nil, nil
+	if as != bs {
+		t.Fatalf("host state %+v, want %+v", as, bs)
+	}
+}
+
+// TestStepsStopsAtLastGoodStep makes a step in the middle of a Steps chunk
+// diverge: Steps must report the good steps and leave the trainer exactly
+// where Step stops.
+func TestStepsStopsAtLastGoodStep(t *testing.T) {
+	s := tinySplit(20)
+	const n = 8
+	for lr := 1e2; lr < 1e30; lr *= 10 {
+		c := tinyConfig(t)
+		c.LR, c.WarmupSteps = lr, 5
+		ref := newTrainer(t, c, s)
+		good := 0
+		for ; good < n; good++ {
+			if err := ref.Step(); errors.Is(err, ErrDiverged) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if good < 2 || good == n {
+			continue // not mid-chunk
+		}
+		t.Logf("lr %g: %d good steps, then one diverges", lr, good)
+		tr := newTrainer(t, c, s)
+		out := make([]StepResult, n)
+		k, err := tr.Steps(out)
+		if k != good || !errors.Is(err, ErrDiverged) {
+			t.Fatalf("lr %g: Steps = %d, %v; want %d, ErrDiverged", lr, k, err, good)
+		}
+		if out[k-1].Loss != ref.LastLoss() || tr.LastLoss() != ref.LastLoss() {
+			t.Errorf("lr %g: last good loss %v (LastLoss %v), want %v", lr, out[k-1].Loss, tr.LastLoss(), ref.LastLoss())
+		}
+		sameState(t, tr, ref)
+		return
+	}
+	t.Fatal("no learning rate made step 2…7 the first to diverge")
 }

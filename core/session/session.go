@@ -159,24 +159,35 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 		}
 		return t.Save(ckpt)
 	}
+	// Steps run in calls of up to a quarter second, each reading its losses
+	// back once; a call ends at the next evaluation or checkpoint.
+	pacer := byol.Pacer{Target: 250 * time.Millisecond}
+	results := make([]byol.StepResult, byol.MaxStepsPerSync)
 	for t.StepCount() < cfg.Steps {
 		if ctx.Err() != nil {
 			res.Stopped = true
 			fmt.Fprintf(out, "\ninterrupted at step %d: saving checkpoint\n", t.StepCount())
 			break
 		}
+		step := t.StepCount()
+		n := min(pacer.Next(), cfg.Steps-step, untilNext(step, cfg.EvalEvery), untilNext(step, cfg.CheckpointEvery))
 		start := time.Now()
-		if err := t.Step(); err != nil {
+		done, err := t.Steps(results[:n])
+		elapsed := time.Since(start)
+		pacer.Observe(elapsed, done)
+		trainTime += elapsed
+		lastImgs += done * t.Config().Batch
+		if opt.stepHook != nil {
+			for i := range done {
+				opt.stepHook(step + i + 1)
+			}
+		}
+		if err != nil {
 			bar.done()
 			return res, fmt.Errorf("step %d: %w (the last checkpoint, if any, is intact)", t.StepCount(), err)
 		}
-		trainTime += time.Since(start)
-		lastImgs += t.Config().Batch
-		step := t.StepCount()
+		step = t.StepCount()
 		bar.update(step, t.LastLoss())
-		if opt.stepHook != nil {
-			opt.stepHook(step)
-		}
 		last := step == cfg.Steps
 		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || last {
 			m, err := ev.Evaluate(t)
@@ -215,6 +226,15 @@ func Run(ctx context.Context, cfg byol.Config, opt Options) (res Result, err err
 		}
 	}
 	return res, nil
+}
+
+// untilNext returns the steps from step to the next multiple of every, or
+// MaxStepsPerSync when every is 0 (never).
+func untilNext(step, every int) int {
+	if every <= 0 {
+		return byol.MaxStepsPerSync
+	}
+	return every - step%every
 }
 
 // writePlots draws the metric curves and a PCA scatter of the representations

@@ -3,8 +3,10 @@
 package cuda_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/byol-lab/byol-lab/core/backend"
@@ -153,4 +155,77 @@ func stepSetup(t *testing.T, testN int) (*data.Dataset, byol.Config) {
 	cfg.Batch, cfg.Steps = stepBatch, 10
 	cfg.ProjHidden, cfg.ProjOut, cfg.PredHidden = 64, 32, 64
 	return ds, cfg
+}
+
+// TestStepsOnDevice checks Steps, which reads losses back once per call, on
+// the device: it trains bit-identically to Step, and a step that diverges
+// inside a call rolls the device state back to the last good step.
+func TestStepsOnDevice(t *testing.T) {
+	ds, cfg := stepSetup(t, 8)
+	cfg.Arch = "tiny"
+	pool := parallel.New(2)
+	defer pool.Close()
+	p := newPair(t)
+	newTrainer := func(c byol.Config) *byol.Trainer {
+		tr, err := byol.NewTrainer(c, p.dev, pool, ds.Train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	download := func(b backend.Buffer) []float32 {
+		h := make([]float32, b.Len())
+		p.dev.Download(h, b)
+		return h
+	}
+	same := func(what string, a, b *byol.Trainer) {
+		t.Helper()
+		for _, w := range []struct {
+			name string
+			a, b backend.Buffer
+		}{{"online", a.Online().Params.W, b.Online().Params.W}, {"target", a.Target().Params.W, b.Target().Params.W},
+			{"bn stats", a.Online().Params.S, b.Online().Params.S}} {
+			if !slices.Equal(download(w.a), download(w.b)) {
+				t.Errorf("%s: %s weights differ", what, w.name)
+			}
+		}
+		if a.StepCount() != b.StepCount() || a.LastLoss() != b.LastLoss() {
+			t.Errorf("%s: step %d loss %v, want step %d loss %v", what, a.StepCount(), a.LastLoss(), b.StepCount(), b.LastLoss())
+		}
+	}
+
+	one, many := newTrainer(cfg), newTrainer(cfg)
+	for range 4 {
+		if err := one.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := make([]byol.StepResult, 4)
+	if n, err := many.Steps(out); n != 4 || err != nil {
+		t.Fatalf("Steps = %d, %v", n, err)
+	}
+	same("4 steps", many, one)
+
+	// A learning rate so large that the first step's update makes the
+	// second step's loss non-finite.
+	const n = 6
+	cfg.LR = 1e20
+	ref := newTrainer(cfg)
+	good := 0
+	for ; good < n; good++ {
+		if err := ref.Step(); errors.Is(err, byol.ErrDiverged) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if good < 1 || good == n {
+		t.Fatalf("lr %g: %d good steps of %d; the test needs a divergence inside the call", cfg.LR, good, n)
+	}
+	tr := newTrainer(cfg)
+	out = make([]byol.StepResult, n)
+	if n, err := tr.Steps(out); n != good || !errors.Is(err, byol.ErrDiverged) {
+		t.Fatalf("Steps = %d, %v; want %d, ErrDiverged", n, err, good)
+	}
+	same("after the divergence", tr, ref)
 }
