@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/backend/cuda"
@@ -100,6 +101,12 @@ type launchLog struct {
 	cuda.Driver
 	names    map[cuda.Kernel]string
 	launched []string
+	reads    int // device→host copies, each a wait for the device
+}
+
+func (l *launchLog) DtoH(dst unsafe.Pointer, src cuda.Ptr, bytes int) {
+	l.reads++
+	l.Driver.DtoH(dst, src, bytes)
 }
 
 func (l *launchLog) Kernel(name string) (cuda.Kernel, error) {

@@ -166,6 +166,7 @@ func TestStepsOnDevice(t *testing.T) {
 	pool := parallel.New(2)
 	defer pool.Close()
 	p := newPair(t)
+	log := p.logLaunches()
 	newTrainer := func(c byol.Config) *byol.Trainer {
 		tr, err := byol.NewTrainer(c, p.dev, pool, ds.Train)
 		if err != nil {
@@ -195,14 +196,22 @@ func TestStepsOnDevice(t *testing.T) {
 	}
 
 	one, many := newTrainer(cfg), newTrainer(cfg)
+	log.reads = 0
 	for range 4 {
 		if err := one.Step(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if log.reads != 4 {
+		t.Errorf("4 calls of Step read from the device %d times, want 4 (the losses)", log.reads)
+	}
 	out := make([]byol.StepResult, 4)
+	log.reads = 0
 	if n, err := many.Steps(out); n != 4 || err != nil {
 		t.Fatalf("Steps = %d, %v", n, err)
+	}
+	if log.reads != 1 {
+		t.Errorf("Steps(4) read from the device %d times, want 1 (all four losses at once)", log.reads)
 	}
 	same("4 steps", many, one)
 
