@@ -57,8 +57,8 @@ run)
 	echo "passed: $(grep -c -- '--- PASS' "$out/conformance.txt"), failed: $(grep -c -- '--- FAIL' "$out/conformance.txt")"
 
 	# (c)+(d): ours and PyTorch's step, same model, batch, augmentations on the GPU.
-	# Then --profile times every kernel of a few more steps (each launch
-	# waited for): where the step's GPU time goes.
+	# Then --profile times every kernel of a few more steps (CUDA events
+	# around each launch): where the step's GPU time goes.
 	# Every convolution algorithm (im2col+GEMM, implicit GEMM, Winograd
 	# F(2×2) and F(4×4), and auto: the fastest per layer, timed on first use,
 	# which lists its choices) takes its turn on one trainer, so the fastest

@@ -29,7 +29,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	timed := fs.Int("timed", 20, "timed steps")
 	labRuns := fs.Int("lab", 0, "instead: run this many runs in the live lab (as serve does, no server) and report steps and snapshots per second per run")
 	seconds := fs.Float64("seconds", 10, "with --lab: how long to run")
-	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps, waiting for each, and print where the GPU's time goes")
+	profile := fs.Int("profile", 0, "with --device cuda: afterwards time every kernel over this many more steps (CUDA events around each launch) and print where the GPU's time goes")
 	convNames := fs.String("conv", "", "with --device cuda: run convolutions as im2col+GEMM, implicit GEMM, Winograd F(2×2,3×3) or F(4×4,3×3) where it applies and implicit GEMM elsewhere, or the fastest of these per layer and pass, timed on first use: im2col, implicit, winograd, winograd4 or auto (default: "+cuda.ConvIm2col.String()+"); a comma-separated list benchmarks each in turn on the same trainer")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/byol-lab/byol-lab/core/backend/cuda"
@@ -54,9 +55,15 @@ type device struct {
 	args *[64]uint64 // a launch's arguments, in memory without Go pointers (kMaxArgs)
 
 	kernels map[string]int // index in kernels_gen.h by name
+
+	marks     []time.Time // events: launches are synchronous, so an event's time is its Mark's
+	freeMarks []cuda.Event
 }
 
-var _ cuda.Driver = (*device)(nil)
+var (
+	_ cuda.Driver     = (*device)(nil)
+	_ cuda.EventTimer = (*device)(nil)
+)
 
 // New opens the emulator. It fails if the kernel sources changed after
 // kernels_gen.h was generated: Go's build cache does not see the sources
@@ -192,4 +199,26 @@ func (d *device) Err() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.err
+}
+
+// Mark records the time: all work queued so far is done.
+func (d *device) Mark() cuda.Event {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if n := len(d.freeMarks); n > 0 {
+		e := d.freeMarks[n-1]
+		d.freeMarks, d.marks[e] = d.freeMarks[:n-1], now
+		return e
+	}
+	d.marks = append(d.marks, now)
+	return cuda.Event(len(d.marks) - 1)
+}
+
+// Elapsed returns the time between two marks and frees them.
+func (d *device) Elapsed(from, to cuda.Event) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.freeMarks = append(d.freeMarks, from, to)
+	return d.marks[to].Sub(d.marks[from])
 }

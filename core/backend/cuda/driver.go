@@ -8,7 +8,10 @@
 //     GPU checks every kernel against the CPU backend.
 package cuda
 
-import "unsafe"
+import (
+	"time"
+	"unsafe"
+)
 
 // Ptr is a device address.
 type Ptr uintptr
@@ -41,4 +44,18 @@ type Driver interface {
 // streaming multiprocessors, which the GEMM's tiling plans for.
 type SMCounter interface {
 	SMs() int
+}
+
+// Event is a driver's handle to a point in its stream.
+type Event int
+
+// EventTimer is implemented by drivers that time work on the device itself
+// (CUDA events on a GPU), so that a profile need not wait for every launch.
+type EventTimer interface {
+	// Mark records an event after all work queued so far.
+	Mark() Event
+	// Elapsed waits for the later event and returns the device time from
+	// one event to the other; both are then free for reuse. Errors are
+	// sticky, as ever, and give 0.
+	Elapsed(from, to Event) time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -41,6 +42,9 @@ type gpu struct {
 	stageCap  int
 	stageNext int
 	down      unsafe.Pointer // pinned landing area of downloads, stageCap bytes
+
+	events     []cu.Event // the profiler's timing events, by Event
+	freeEvents []Event
 }
 
 // OpenGPU creates a context on GPU ordinal and loads the kernels.
@@ -108,6 +112,8 @@ func (g *gpu) setErr(err error) {
 }
 
 // SMs is the GPU's number of streaming multiprocessors.
+var _ EventTimer = (*gpu)(nil)
+
 func (g *gpu) SMs() int { return g.sms }
 
 func (g *gpu) Device() string {
@@ -198,4 +204,45 @@ func (g *gpu) Err() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.err
+}
+
+// Mark records an event on the stream, creating events as needed; -1
+// after an error.
+func (g *gpu) Mark() Event {
+	g.enter()
+	defer g.leave()
+	var e Event
+	if n := len(g.freeEvents); n > 0 {
+		e, g.freeEvents = g.freeEvents[n-1], g.freeEvents[:n-1]
+	} else {
+		ev, err := cu.MakeEvent(cu.DefaultEvent)
+		if err != nil {
+			g.setErr(fmt.Errorf("cuda: creating an event: %w", err))
+			return -1
+		}
+		g.events = append(g.events, ev)
+		e = Event(len(g.events) - 1)
+	}
+	g.setErr(g.events[e].Record(g.stream))
+	return e
+}
+
+// Elapsed waits for to and returns the time between the events.
+func (g *gpu) Elapsed(from, to Event) time.Duration {
+	g.enter()
+	defer g.leave()
+	if from < 0 || to < 0 {
+		return 0
+	}
+	g.freeEvents = append(g.freeEvents, from, to)
+	if err := g.events[to].Synchronize(); err != nil {
+		g.setErr(err)
+		return 0
+	}
+	ms, err := g.events[from].Elapsed(g.events[to])
+	if err != nil {
+		g.setErr(fmt.Errorf("cuda: reading an event's time: %w", err))
+		return 0
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }

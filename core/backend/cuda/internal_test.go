@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,62 @@ func TestProfilerChargesEachKernel(t *testing.T) {
 	p.Reset()
 	if err := p.Report(&out, 2); err == nil {
 		t.Error("an empty profile reported no error")
+	}
+}
+
+// eventDriver is a fakeDriver with events: a mark reads the fake clock.
+type eventDriver struct {
+	fakeDriver
+	marks       []time.Time
+	out, maxOut int // events marked and not yet read
+}
+
+func (d *eventDriver) Mark() Event {
+	d.marks = append(d.marks, d.now)
+	d.out++
+	d.maxOut = max(d.maxOut, d.out)
+	return Event(len(d.marks) - 1)
+}
+
+func (d *eventDriver) Elapsed(from, to Event) time.Duration {
+	d.out -= 2
+	return d.marks[to].Sub(d.marks[from])
+}
+
+// TestProfilerWithEvents: on a driver with events the profiler never waits
+// for the device, charges each call the time between its marks, and reads
+// them in batches so that the events in flight stay bounded.
+func TestProfilerWithEvents(t *testing.T) {
+	ed := &eventDriver{}
+	p := NewProfiler(ed)
+	a, _ := p.Kernel("a")
+	b, _ := p.Kernel("bbb")
+	p.Enable(true)
+	const steps = 600 // 1800 timed calls: more than maxPending
+	for range steps {
+		p.Launch(a, Dim3{}, Dim3{}, nil)
+		p.Launch(b, Dim3{}, Dim3{}, nil)
+		p.DtoH(nil, 0, 4)
+	}
+	p.Enable(false)
+	want := []KernelTime{{"bbb", steps, steps * 3 * time.Millisecond}, {"a", steps, steps * time.Millisecond},
+		{"copy device→host", steps, steps * time.Millisecond}}
+	got := p.Profile()
+	if !slices.Equal(got, want) {
+		t.Fatalf("profile %v, want %v", got, want)
+	}
+	if ed.syncs != 0 {
+		t.Errorf("%d waits for the device: events need none", ed.syncs)
+	}
+	if ed.out != 0 || ed.maxOut > 2*maxPending {
+		t.Errorf("%d events unread at the end, at most %d in flight (limit %d)", ed.out, ed.maxOut, 2*maxPending)
+	}
+	var out bytes.Buffer
+	if err := p.Report(&out, steps); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "total (device time, by events)") {
+		t.Errorf("report:\n%s", out.String())
 	}
 }
 

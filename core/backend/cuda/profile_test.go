@@ -71,7 +71,7 @@ func TestProfiledStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("profile of a %s step at batch %d:\n%s", cfg.Arch, cfg.Batch, out.String())
-	if !strings.Contains(out.String(), "total (each launch waited for)") {
+	if !strings.Contains(out.String(), "total (device time, by events)") {
 		t.Errorf("report without its total:\n%s", out.String())
 	}
 }
