@@ -160,7 +160,8 @@ type Lab struct {
 	wake    chan struct{}
 	running atomic.Bool
 
-	testStepHook func(r *run) // tests: called before every step
+	testStepHook func(r *run)   // tests: called before every turn of steps
+	testTurn     time.Duration // tests: the length of a turn, if not 0
 }
 
 // New returns an empty lab; Create or LoadPreset adds runs, Run steps them.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/byol-lab/byol-lab/core/byol"
 )
 
 func TestCreatePauseResumeStep(t *testing.T) {
@@ -279,4 +281,42 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatalf("Resume after Close: %v", err)
 	}
 	l.Close() // twice is fine
+}
+
+// TestTurnsOfSteps: a run's turn may run many steps, reading their losses
+// back once; the lab still publishes every step's metrics once and in
+// order, with the losses, lr and τ of steps run one at a time.
+func TestTurnsOfSteps(t *testing.T) {
+	l, rec := newTestLab(t, Options{})
+	turns := map[string]int{}
+	l.work.Lock()
+	l.testStepHook = func(r *run) { turns[r.id]++ }
+	l.testTurn = time.Hour // as many steps as a turn may take
+	l.work.Unlock()
+	c := testConfig(t)
+	c.WarmupSteps = 10 // lr changes every step
+	long, short := create(t, l, "long turns", c), create(t, l, "one step a turn", c)
+	const n = 40
+	stepAndWait(t, l, long, n)
+	l.work.Lock()
+	l.testTurn = time.Nanosecond
+	l.work.Unlock()
+	stepAndWait(t, l, short, n)
+
+	a, b := rec.metrics(long), rec.metrics(short)
+	if len(a) != n || len(b) != n {
+		t.Fatalf("%d and %d metrics for %d steps", len(a), len(b), n)
+	}
+	for i := range a {
+		if a[i].Step != i+1 || b[i].Step != i+1 || a[i].Loss != b[i].Loss || a[i].LR != b[i].LR || a[i].Tau != b[i].Tau {
+			t.Fatalf("step %d: long turns %+v, one step a turn %+v", i+1, a[i], b[i])
+		}
+	}
+	l.work.Lock()
+	defer l.work.Unlock()
+	// The first turn runs one step (nothing timed yet), then at most
+	// MaxStepsPerSync a turn.
+	if want := 1 + (n-1+byol.MaxStepsPerSync-1)/byol.MaxStepsPerSync; turns[long] != want || turns[short] != n {
+		t.Fatalf("%d turns with long turns (want %d), %d with one step a turn (want %d)", turns[long], want, turns[short], n)
+	}
 }

@@ -21,6 +21,8 @@ type run struct {
 	remaining int
 	gen       int     // incremented by Reset: embeddings of an older gen are stale
 	perImg    float64 // smoothed seconds of training per image
+	pacer     byol.Pacer
+	results   [byol.MaxStepsPerSync]byol.StepResult // of the last turn
 
 	pca                 eval.PCA2
 	emb                 byol.Embeddings
@@ -41,7 +43,7 @@ func newRun(id, name string, t *byol.Trainer, state State) *run {
 func (r *run) reset(t *byol.Trainer) {
 	r.t = t
 	r.gen++
-	r.perImg = 0
+	r.perImg, r.pacer = 0, byol.Pacer{}
 	r.pca.Reset()
 	r.snapStep, r.eval, r.collapsed, r.spread = -1, nil, false, false
 	r.snapAt, r.evalAt = time.Time{}, time.Time{}

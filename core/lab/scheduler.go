@@ -118,6 +118,7 @@ func (l *Lab) tick() (wait time.Duration, closed bool) {
 	}
 	if r := l.nextRunning(); r != nil {
 		start := time.Now()
+		r.pacer.Target = l.turnTarget(active)
 		l.step(r)
 		l.budget.add(time.Since(start), false)
 		return 0, false
@@ -166,13 +167,34 @@ func (l *Lab) guard(r *run, what string, f func() error) {
 	l.publishRuns()
 }
 
-// step runs one training step of r and publishes its metrics, or pauses r
-// when the step fails.
+// turnTarget is how long one run's turn of steps may last: long enough for
+// a GPU to run ahead of the host (a turn reads its losses back once), short
+// enough that each of the active runs still gets its snapshots at the
+// configured rate and a knob acts at once.
+func (l *Lab) turnTarget(active int) time.Duration {
+	if l.testTurn != 0 {
+		return l.testTurn
+	}
+	target := 50 * time.Millisecond
+	if l.opt.SnapshotRate > 0 {
+		target = min(target, time.Duration(float64(time.Second)/(2*l.opt.SnapshotRate*float64(max(active, 1)))))
+	}
+	return target
+}
+
+// step runs a turn of training steps of r, as many as its pacer says fit
+// in the turn (one until a step has been timed; never past a Step request
+// or the run's last step), and publishes each step's metrics, or pauses r
+// when a step fails.
 func (l *Lab) step(r *run) {
 	l.last = r
+	n := min(r.pacer.Next(), max(r.t.Config().Steps-r.t.StepCount(), 1))
+	if r.remaining > 0 {
+		n = min(n, r.remaining)
+	}
 	start := time.Now()
-	lr, tau, batch := r.t.LR(), r.t.Tau(), r.t.Config().Batch
-	err := func() (err error) {
+	batch := r.t.Config().Batch
+	done, err := func() (done int, err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("panic: %v", p)
@@ -181,11 +203,32 @@ func (l *Lab) step(r *run) {
 		if l.testStepHook != nil {
 			l.testStepHook(r)
 		}
-		return r.t.Step()
+		return r.t.Steps(r.results[:n])
 	}()
+	elapsed := time.Since(start)
+	r.pacer.Observe(elapsed, done)
+	if done > 0 {
+		// Throughput counts step time only: snapshots, evaluations and the
+		// other runs' steps happen between turns, outside this interval.
+		perImg := elapsed.Seconds() / float64(done*batch)
+		if r.perImg == 0 {
+			r.perImg = perImg
+		} else {
+			r.perImg += 0.2 * (perImg - r.perImg)
+		}
+		step := r.t.StepCount() - done
+		for _, res := range r.results[:done] {
+			step++
+			l.publish(Metrics{Run: r.id, Step: step, Time: l.now(), Loss: res.Loss, LR: res.LR, Tau: res.Tau,
+				Batch: batch, ImgPerSec: 1 / r.perImg})
+		}
+		l.mu.Lock()
+		r.info.Step, r.info.Loss = r.t.StepCount(), r.t.LastLoss()
+		l.mu.Unlock()
+	}
 	if err != nil {
 		if errors.Is(err, byol.ErrDiverged) {
-			l.diverged(r, fmt.Sprintf("the loss of step %d is not finite (lr %.3g)", r.t.StepCount()+1, lr))
+			l.diverged(r, fmt.Sprintf("the loss of step %d is not finite (lr %.3g)", r.t.StepCount()+1, r.t.LR()))
 			return
 		}
 		r.state, r.remaining = Paused, 0
@@ -193,28 +236,15 @@ func (l *Lab) step(r *run) {
 		l.publishRuns()
 		return
 	}
-	// Throughput counts step time only: snapshots, evaluations and the
-	// other runs' steps happen between steps, outside this interval.
-	perImg := time.Since(start).Seconds() / float64(batch)
-	if r.perImg == 0 {
-		r.perImg = perImg
-	} else {
-		r.perImg += 0.2 * (perImg - r.perImg)
-	}
-	step := r.t.StepCount()
-	l.mu.Lock()
-	r.info.Step, r.info.Loss = step, r.t.LastLoss()
-	l.mu.Unlock()
-	l.publish(Metrics{Run: r.id, Step: step, Time: l.now(), Loss: r.t.LastLoss(), LR: lr, Tau: tau,
-		Batch: batch, ImgPerSec: 1 / r.perImg})
 
+	step := r.t.StepCount()
 	switch {
 	case step >= r.t.Config().Steps:
 		r.state, r.remaining = Paused, 0
 		l.notice(r, NoticeFinished, fmt.Sprintf("%s reached its %d steps and paused (raise steps to go on)", r.label(), step))
 		l.publishRuns()
 	case r.remaining > 0:
-		r.remaining--
+		r.remaining -= done
 		if r.remaining == 0 {
 			r.state = Paused
 			l.notice(r, NoticePaused, fmt.Sprintf("%s paused at step %d after the requested steps", r.label(), step))
