@@ -160,7 +160,7 @@ type Lab struct {
 	wake    chan struct{}
 	running atomic.Bool
 
-	testStepHook func(r *run)   // tests: called before every turn of steps
+	testStepHook func(r *run)  // tests: called before every turn of steps
 	testTurn     time.Duration // tests: the length of a turn, if not 0
 }
 

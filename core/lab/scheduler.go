@@ -9,8 +9,8 @@ import (
 	"github.com/byol-lab/byol-lab/core/byol"
 )
 
-// Run is the scheduler: it steps the running runs round-robin, one step
-// each in turn, takes snapshots and evaluations when due, and waits when
+// Run is the scheduler: it steps the running runs round-robin, a turn of
+// steps each (see step), takes snapshots and evaluations when due, and waits when
 // nothing runs. It returns when ctx is done or the lab is closed. Panics of
 // a step, snapshot or evaluation pause that run with an error notice; none
 // escapes.
@@ -52,7 +52,7 @@ const idle = time.Minute
 // tick does one unit of work, in this order of priority: the next chunk of
 // a kNN evaluation (it must see the weights of the snapshot it follows, so
 // nothing steps until it is done), a due snapshot (the run waiting longest
-// first), one step of the next running run. It returns how long to wait
+// first), a turn of steps of the next running run. It returns how long to wait
 // when there was nothing to do.
 func (l *Lab) tick() (wait time.Duration, closed bool) {
 	l.work.Lock()
