@@ -253,11 +253,12 @@ func (t *Trainer) Step() error {
 // by one with Step, so it stops, as Step does, with the weights of the last
 // good step and ErrDiverged. It returns how many steps completed; out[:n]
 // holds their results.
-func (t *Trainer) Steps(out []StepResult) (n int, err error) {
+func (t *Trainer) Steps(out []StepResult) (int, error) {
+	n := 0
 	for n < len(out) {
-		k := min(len(out)-n, MaxStepsPerSync)
-		done, err := t.uncheckedSteps(out[n : n+k])
-		if n += done; err != nil {
+		done, err := t.uncheckedSteps(out[n:min(len(out), n+MaxStepsPerSync)])
+		n += done
+		if err != nil {
 			return n, err
 		}
 	}
