@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/byol-lab/byol-lab/core/backend/cpu"
-	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -78,15 +77,9 @@ func TestSimCLRStepMatchesCPU(t *testing.T) {
 	cfg.Method, cfg.Arch = "simclr", "mlp"
 	pool := parallel.New(2)
 	defer pool.Close()
-	ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := newTrainer(t, cfg, cpu.New(pool), pool, ds.Train)
 	p := newPair(t)
-	dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := newTrainer(t, cfg, p.dev, pool, ds.Train)
 	for step := 0; step < 3; step++ {
 		if err := ref.Step(); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/byol-lab/byol-lab/core/backend/cuda"
-	"github.com/byol-lab/byol-lab/core/byol"
 	"github.com/byol-lab/byol-lab/core/parallel"
 )
 
@@ -21,19 +20,13 @@ func TestProfiledStep(t *testing.T) {
 	defer pool.Close()
 
 	p := newPair(t) // the plain driver
-	plain, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := newTrainer(t, cfg, p.dev, pool, ds.Train)
 	prof := cuda.NewProfiler(sharedDriver)
 	dev, err := cuda.New(prof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	profiled, err := byol.NewTrainer(cfg, dev, pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	profiled := newTrainer(t, cfg, dev, pool, ds.Train)
 	const steps = 2
 	prof.Enable(true)
 	for range steps {

@@ -41,16 +41,10 @@ func TestStepMatchesCPU(t *testing.T) {
 
 			pool := parallel.New(2)
 			defer pool.Close()
-			ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ref := newTrainer(t, cfg, cpu.New(pool), pool, ds.Train)
 			p := newPair(t)
 			p.dev.SetConvAlgo(c.conv)
-			dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dev := newTrainer(t, cfg, p.dev, pool, ds.Train)
 			for step := 0; step < 3; step++ {
 				if err := ref.Step(); err != nil {
 					t.Fatal(err)
@@ -101,16 +95,10 @@ func TestEmbedMatchesCPU(t *testing.T) {
 	ds, cfg := stepSetup(t, 300)
 	pool := parallel.New(2)
 	defer pool.Close()
-	ref, err := byol.NewTrainer(cfg, cpu.New(pool), pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := newTrainer(t, cfg, cpu.New(pool), pool, ds.Train)
 	p := newPair(t)
 	log := p.logLaunches()
-	dev, err := byol.NewTrainer(cfg, p.dev, pool, ds.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := newTrainer(t, cfg, p.dev, pool, ds.Train)
 	idx := make([]int, 0, 300) // two chunks, the second partial
 	for i := 299; i >= 0; i-- {
 		idx = append(idx, i)
@@ -137,6 +125,16 @@ func TestEmbedMatchesCPU(t *testing.T) {
 			t.Logf("%s: %d values, relative difference %.2g", c.name, len(c.cpu), rel)
 		}
 	}
+}
+
+// newTrainer builds a trainer for cfg on backend b, failing the test on error.
+func newTrainer(t *testing.T, cfg byol.Config, b backend.Backend, pool *parallel.Pool, train *data.Split) *byol.Trainer {
+	t.Helper()
+	tr, err := byol.NewTrainer(cfg, b, pool, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
 
 // stepSetup returns the shapes data (96 training images, testN test images)
@@ -167,13 +165,7 @@ func TestStepsOnDevice(t *testing.T) {
 	defer pool.Close()
 	p := newPair(t)
 	log := p.logLaunches()
-	newTrainer := func(c byol.Config) *byol.Trainer {
-		tr, err := byol.NewTrainer(c, p.dev, pool, ds.Train)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
+	onDevice := func(c byol.Config) *byol.Trainer { return newTrainer(t, c, p.dev, pool, ds.Train) }
 	download := func(b backend.Buffer) []float32 {
 		h := make([]float32, b.Len())
 		p.dev.Download(h, b)
@@ -195,7 +187,7 @@ func TestStepsOnDevice(t *testing.T) {
 		}
 	}
 
-	one, many := newTrainer(cfg), newTrainer(cfg)
+	one, many := onDevice(cfg), onDevice(cfg)
 	log.reads = 0
 	for range 4 {
 		if err := one.Step(); err != nil {
@@ -219,7 +211,7 @@ func TestStepsOnDevice(t *testing.T) {
 	// second step's loss non-finite.
 	const n = 6
 	cfg.LR = 1e20
-	ref := newTrainer(cfg)
+	ref := onDevice(cfg)
 	good := 0
 	for ; good < n; good++ {
 		if err := ref.Step(); errors.Is(err, byol.ErrDiverged) {
@@ -231,7 +223,7 @@ func TestStepsOnDevice(t *testing.T) {
 	if good < 1 || good == n {
 		t.Fatalf("lr %g: %d good steps of %d; the test needs a divergence inside the call", cfg.LR, good, n)
 	}
-	tr := newTrainer(cfg)
+	tr := onDevice(cfg)
 	out = make([]byol.StepResult, n)
 	if n, err := tr.Steps(out); n != good || !errors.Is(err, byol.ErrDiverged) {
 		t.Fatalf("Steps = %d, %v; want %d, ErrDiverged", n, err, good)
