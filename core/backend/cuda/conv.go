@@ -55,7 +55,7 @@ const convWorkFloats = 1 << 28
 type convState struct {
 	algo  ConvAlgo
 	auto  map[convKey]*convChoice // ConvAuto's choices (convalgo.go)
-	clock func() time.Time        // times ConvAuto's trials; nil is time.Now (tests fake it)
+	clock func() time.Time        // times ConvAuto's trials without events; nil is time.Now (tests fake it)
 	col   *Buf                    // im2col columns of one chunk
 	dyT   *Buf                    // dy of one chunk, channel-major
 	wT    *Buf                    // the filters as Ŵ[ci][co·K·K] for implicit backward data

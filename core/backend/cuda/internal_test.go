@@ -195,46 +195,71 @@ func TestGemmPlansForTheDriversSMs(t *testing.T) {
 
 // TestConvAutoKeepsTheFastest: on a driver whose launches take their
 // kernel's name length in milliseconds, ConvAuto times each applicable
-// algorithm of each pass once, keeps the fastest, records every time and
-// reuses the choice.
+// algorithm of each pass, keeps the fastest, records every time and reuses
+// the choice. It times by events where the driver has them, looking
+// through a profiler, and then never waits for the device.
 func TestConvAutoKeepsTheFastest(t *testing.T) {
-	fd := &fakeDriver{}
-	c, err := New(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.conv.clock = func() time.Time { return fd.now }
-	c.SetConvAlgo(ConvAuto)
-	g := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 1, Pad: 1}
-	x, w, y := c.Alloc(4*16*64), c.Alloc(16*16*9), c.Alloc(4*16*64)
-	c.Conv2d(x, w, y, g)
-	ch := c.conv.auto[convKey{convFwd, g}]
-	if ch == nil {
-		t.Fatal("no choice recorded")
-	}
-	// One launch of a 15-to-20-letter kernel beats two (im2col) or four
-	// (Winograd's transforms around the GEMM).
-	if ch.algo != ConvImplicit {
-		t.Errorf("chose %v, times %v", ch.algo, ch.times)
-	}
-	for a, d := range ch.times {
-		if d <= 0 {
-			t.Errorf("%v: not timed", ConvAlgo(a))
-		}
-		if d < ch.times[ch.algo] {
-			t.Errorf("%v took %v, less than the chosen %v's %v", ConvAlgo(a), d, ch.algo, ch.times[ch.algo])
-		}
-	}
-	before := fd.launches
-	c.Conv2d(x, w, y, g)
-	if n := fd.launches - before; n != 1 {
-		t.Errorf("the second call launched %d kernels, want the implicit GEMM's 1", n)
-	}
-	// A stride-2 layer: Winograd does not apply and is not timed.
-	g2 := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 2, Pad: 1}
-	c.Conv2d(x, w, c.Alloc(4*16*16), g2)
-	if ch := c.conv.auto[convKey{convFwd, g2}]; ch.times[ConvWinograd] != 0 || ch.times[ConvWinograd4] != 0 {
-		t.Errorf("Winograd timed on a stride-2 layer: %v", ch.times)
+	wall := &fakeDriver{}
+	events := &eventDriver{}
+	profiled := &eventDriver{}
+	for _, tc := range []struct {
+		name string
+		d    Driver
+		fd   *fakeDriver
+		ed   *eventDriver
+	}{
+		{"wall clock", wall, wall, nil},
+		{"events", events, &events.fakeDriver, events},
+		{"events through a profiler", NewProfiler(profiled), &profiled.fakeDriver, profiled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := tc.fd
+			c, err := New(tc.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.conv.clock = func() time.Time {
+				if tc.ed != nil {
+					t.Fatal("the wall clock read on a driver with events")
+				}
+				return fd.now
+			}
+			c.SetConvAlgo(ConvAuto)
+			g := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 1, Pad: 1}
+			x, w, y := c.Alloc(4*16*64), c.Alloc(16*16*9), c.Alloc(4*16*64)
+			c.Conv2d(x, w, y, g)
+			ch := c.conv.auto[convKey{convFwd, g}]
+			if ch == nil {
+				t.Fatal("no choice recorded")
+			}
+			// One launch of a 15-to-20-letter kernel beats two (im2col) or
+			// four (Winograd's transforms around the GEMM).
+			if ch.algo != ConvImplicit {
+				t.Errorf("chose %v, times %v", ch.algo, ch.times)
+			}
+			for a, d := range ch.times {
+				if d <= 0 {
+					t.Errorf("%v: not timed", ConvAlgo(a))
+				}
+				if d < ch.times[ch.algo] {
+					t.Errorf("%v took %v, less than the chosen %v's %v", ConvAlgo(a), d, ch.algo, ch.times[ch.algo])
+				}
+			}
+			before := fd.launches
+			c.Conv2d(x, w, y, g)
+			if n := fd.launches - before; n != 1 {
+				t.Errorf("the second call launched %d kernels, want the implicit GEMM's 1", n)
+			}
+			// A stride-2 layer: Winograd does not apply and is not timed.
+			g2 := backend.ConvGeom{N: 4, Cin: 16, H: 8, W: 8, Cout: 16, K: 3, Stride: 2, Pad: 1}
+			c.Conv2d(x, w, c.Alloc(4*16*16), g2)
+			if ch := c.conv.auto[convKey{convFwd, g2}]; ch.times[ConvWinograd] != 0 || ch.times[ConvWinograd4] != 0 {
+				t.Errorf("Winograd timed on a stride-2 layer: %v", ch.times)
+			}
+			if tc.ed != nil && (fd.syncs != 0 || tc.ed.out != 0) {
+				t.Errorf("%d waits for the device, %d events unread: events need neither", fd.syncs, tc.ed.out)
+			}
+		})
 	}
 }
 
