@@ -10,6 +10,9 @@
 #                                      with each convolution algorithm, live lab, and a
 #                                      per-kernel profile of the steps
 #                                  (d) the same configurations in PyTorch on the same GPU
+#   scripts/gpu-check.sh rerun     the short confirmation after a change (about 2 minutes):
+#                                  (a), (b) and the resnet18 and small steps with the
+#                                  binary's own defaults against PyTorch, then the summary
 #
 # With the device tool: run(command="sh scripts/gpu-check.sh run", carry=[".gpu"],
 # timeout_s=540).
@@ -26,7 +29,8 @@ prepare)
 	go build -tags cuda -ldflags=-s -o .gpu/byol-lab ./cmd/byol-lab
 	ls -la .gpu
 	;;
-run)
+run | rerun)
+	mode=$1
 	out=${OUT:-/tmp/gpu-check}
 	mkdir -p "$out"
 	step() { echo; echo "=== $*"; }
@@ -63,12 +67,20 @@ run)
 	# F(2×2) and F(4×4), and auto: the fastest per layer, timed on first use,
 	# which lists its choices) takes its turn on one trainer, so the fastest
 	# can become the default.
+	# A rerun keeps the binary's defaults and skips the profile.
 	for cfg in "resnet18 512 2 6 3" "small 256 5 30 10"; do
 		set -- $cfg
+		extra="--conv im2col,implicit,winograd,winograd4,auto --profile $5"
+		[ "$mode" = run ] || extra=
 		step "(c)+(d) training step: arch $1, batch $2, shapes"
-		t 120 .gpu/byol-lab bench --device cuda --conv im2col,implicit,winograd,winograd4,auto --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" --profile "$5" 2>&1 | tee -a "$out/bench.txt"
+		t 120 .gpu/byol-lab bench --device cuda $extra --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --timed "$4" 2>&1 | tee -a "$out/bench.txt"
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"
 	done
+	if [ "$mode" = rerun ]; then
+		step summary
+		timeout 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
+		exit 0
+	fi
 
 	step "(c)+(d) SGEMM: ours, then torch.mm"
 	t 60 .gpu/cuda.test -test.run '^$' -test.bench Sgemm -test.benchtime 5x 2>&1 | tee "$out/gemm.txt"
@@ -87,7 +99,7 @@ run)
 	timeout 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
 	;;
 *)
-	echo "usage: $0 prepare|run" >&2
+	echo "usage: $0 prepare|run|rerun" >&2
 	exit 2
 	;;
 esac
