@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/byol-lab/byol-lab/core/backend"
-	"github.com/byol-lab/byol-lab/core/device"
 	"io"
 	"log"
 	"math"
@@ -16,7 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/byol-lab/byol-lab/core/backend"
 	"github.com/byol-lab/byol-lab/core/data"
+	"github.com/byol-lab/byol-lab/core/device"
 	"github.com/byol-lab/byol-lab/core/lab"
 	"github.com/byol-lab/byol-lab/viz/server"
 	"github.com/byol-lab/byol-lab/viz/web"
@@ -40,7 +40,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback one (0.0.0.0:8080 for a classroom) prints a teacher token and makes viewers read-only")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback one (0.0.0.0:8080 for a classroom) prints a teacher token ($"+tokenEnv+" if set, else a new one) and makes viewers read-only")
 	preset := fs.String("preset", lab.DefaultPreset, "runs to start with: a built-in preset ("+strings.Join(lab.PresetNames(), ", ")+") or a YAML file")
 	openControls := fs.Bool("open-controls", false, "let every viewer control the runs, even on a non-loopback address")
 	threads := fs.Int("threads", 0, "CPU threads for training (0: all cores)")
@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loopback := server.IsLoopback(*addr)
 	token := ""
 	if !loopback {
-		if token, err = server.NewToken(); err != nil {
+		if token, err = teacherToken(); err != nil {
 			return fmt.Errorf("serve: teacher token: %w", err)
 		}
 	}
@@ -148,6 +148,29 @@ func defaultCheckpointDir() string {
 		return filepath.Join(d, "byol-lab", "runs")
 	}
 	return "byol-lab-runs"
+}
+
+// tokenEnv names the environment variable that fixes the teacher token, so
+// that a restarted classroom server keeps the teacher's link. It is not a
+// flag: a flag would show the secret to everyone who can list processes.
+const tokenEnv = "BYOL_LAB_TOKEN"
+
+// teacherToken returns $BYOL_LAB_TOKEN if set, or a new random token. A set
+// token must be hard to guess and fit in a URL as it is.
+func teacherToken() (string, error) {
+	t, ok := os.LookupEnv(tokenEnv)
+	if !ok {
+		return server.NewToken()
+	}
+	if len(t) < 16 || len(t) > 256 {
+		return "", fmt.Errorf("$%s holds %d characters, want 16 to 256", tokenEnv, len(t))
+	}
+	for _, r := range t {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r)) {
+			return "", fmt.Errorf("$%s holds %q: use letters, digits and - . _ ~ only, so the teacher URL needs no escaping", tokenEnv, r)
+		}
+	}
+	return t, nil
 }
 
 // pageURLs are the addresses to open the lab at: the listener's own, or

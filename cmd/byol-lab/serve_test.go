@@ -49,24 +49,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	go func() {
 		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--threads", "1", "--checkpoint-dir", ckpt, "--no-frontend"}, &out, &errOut)
 	}()
-	urlRE := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+/) in a browser`)
-	var base string
-	deadline := time.Now().Add(60 * time.Second)
-	for base == "" {
-		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\nstdout: %s\nstderr: %s", err, out.String(), errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL printed: %s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base := waitForLine(t, `open (http://127\.0\.0\.1:\d+/) in a browser`, &out, &errOut, done)[1]
 	if !strings.Contains(out.String(), "preset collapse") || !strings.Contains(out.String(), ckpt) {
 		t.Errorf("stdout: %s", out.String())
 	}
@@ -117,6 +100,67 @@ func TestServeStartsAndStops(t *testing.T) {
 		t.Fatalf("port still taken: %v", err)
 	}
 	ln.Close()
+}
+
+// waitForLine waits up to a minute for serve (done when it returns) to
+// print a line matching re and returns the match and its groups.
+func waitForLine(t *testing.T, re string, out, errOut *syncBuffer, done <-chan error) []string {
+	t.Helper()
+	lineRE := regexp.MustCompile(re)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := lineRE.FindStringSubmatch(out.String()); m != nil {
+			return m
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\nstdout: %s\nstderr: %s", err, out.String(), errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line matching %s printed: %s", re, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClassroomTokenFromEnvironment: on a non-loopback address the teacher
+// URL carries $BYOL_LAB_TOKEN when it is set, so a restarted server keeps
+// the teacher's link; an unsafe value stops serve before it listens.
+func TestClassroomTokenFromEnvironment(t *testing.T) {
+	for _, tc := range []struct{ token, want string }{
+		{"short", "5 characters, want 16 to 256"},
+		{"", "0 characters"},
+		{strings.Repeat("x", 257), "257 characters"},
+		{"teacher token with spaces", `' '`},
+		{"teacher&token=0123456789", `'&'`},
+	} {
+		t.Setenv(tokenEnv, tc.token)
+		code, _, errOut := runCLI("serve", "--addr", "0.0.0.0:0", "--no-frontend", "--checkpoint-dir", "")
+		if code != 1 || !strings.Contains(errOut, tokenEnv) || !strings.Contains(errOut, tc.want) {
+			t.Errorf("token %q: code %d, stderr %q; want an error naming %s and %q", tc.token, code, errOut, tokenEnv, tc.want)
+		}
+	}
+	if testing.Short() {
+		t.Skip("builds the shapes dataset (seconds)")
+	}
+	const token = "Mrs-Lovelace_class.7B~2026"
+	t.Setenv(tokenEnv, token)
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--addr", "0.0.0.0:0", "--threads", "1", "--checkpoint-dir", "", "--no-frontend"}, &out, &errOut)
+	}()
+	m := waitForLine(t, `teacher \(controls the runs; keep this link to yourself\): (http://\S+/)\?token=(\S+)`, &out, &errOut, done)
+	if m[2] != token {
+		t.Errorf("teacher URL carries token %q, want %q from $%s", m[2], token, tokenEnv)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve after cancel: %v", err)
+	}
 }
 
 func TestServeFlagsAndDispatch(t *testing.T) {
