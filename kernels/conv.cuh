@@ -3,57 +3,119 @@
 // column j = img·Ho·Wo + oy·Wo + ox, so one GEMM covers the whole chunk
 // and its N dimension is large even where Ho·Wo is small.
 
-// conv_im2col unfolds x (nb×Cin×H×W) into col; blockIdx.y is the row r, so
-// the (ci, ky, kx) split happens once per block and consecutive threads
-// write consecutive columns.
-extern "C" __global__ void conv_im2col(const float *__restrict__ x, float *__restrict__ col, int nb, int cin, int h,
-                                       int w, int k, int stride, int pad, int ho, int wo) {
-    const int r = blockIdx.y, kx = r % k, ky = (r / k) % k, ci = r / (k * k);
-    const int plane = ho * wo;
-    const long long cols = (long long)nb * plane;
-    const long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= cols) return;
-    const int img = (int)(j / plane), p = (int)(j % plane);
-    const int iy = (p / wo) * stride - pad + ky, ix = (p % wo) * stride - pad + kx;
-    float v = 0.0f;
-    if (iy >= 0 && iy < h && ix >= 0 && ix < w) v = x[((long long)img * cin + ci) * h * w + iy * w + ix];
-    col[r * cols + j] = v;
+// The im2col path's own kernels move data and do no arithmetic, so what
+// they cost beyond the memory traffic is index arithmetic. A thread takes
+// four consecutive pixels of one image row and one channel (blockIdx.y): it
+// splits its index into (image, row, group) once — two integer divisions,
+// which the GPU computes in software — for every value it moves, and with
+// rows of a multiple of 4 moves them as float4 (vec, checked on the host:
+// the 16-byte alignment of both sides). Consecutive threads take
+// consecutive groups, so both sides are read and written in consecutive
+// 16-byte pieces.
+
+// conv_quad is a thread's four pixels: image img, row y, first column x0
+// of a row of width w, n of them inside the row (the last group of a row
+// whose width is no multiple of 4 has fewer). ok is false past the last.
+struct conv_quad {
+    int img, y, x0, n;
+    bool ok;
+    __device__ __forceinline__ conv_quad(int nb, int h, int w) {
+        const int gw = (w + 3) / 4;
+        const int e = blockIdx.x * blockDim.x + threadIdx.x;
+        ok = e < nb * h * gw;
+        const int t = e / gw;
+        x0 = 4 * (e - t * gw);
+        y = t % h;
+        img = t / h;
+        n = min(4, w - x0);
+    }
+};
+
+// conv_put4 writes v[0..n) to dst, as one float4 where vec.
+__device__ __forceinline__ void conv_put4(float *dst, const float (&v)[4], int n, bool vec) {
+    if (vec) {
+        *reinterpret_cast<float4 *>(dst) = make_float4(v[0], v[1], v[2], v[3]);
+        return;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        if (i < n) dst[i] = v[i];
 }
 
-// conv_col2im is im2col's adjoint as a gather: each input pixel sums the
-// column entries it was copied to, in (ky, kx) order, so there are no
-// atomics and the result does not depend on scheduling.
-extern "C" __global__ void conv_col2im(const float *__restrict__ col, float *__restrict__ x, int nb, int cin, int h,
-                                       int w, int k, int stride, int pad, int ho, int wo) {
-    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= (long long)nb * cin * h * w) return;
-    const int ix = (int)(e % w), iy = (int)((e / w) % h), ci = (int)((e / ((long long)w * h)) % cin);
-    const int img = (int)(e / ((long long)w * h * cin));
+// conv_im2col unfolds x (nb×Cin×H×W) into col[Cin·K·K][nb·Ho·Wo]: each
+// thread writes its four output pixels' K² window values of channel ci.
+// vec: Wo % 4 == 0 and col 16-byte aligned.
+extern "C" __global__ void conv_im2col(const float *__restrict__ x, float *__restrict__ col, int nb, int cin, int h,
+                                       int w, int k, int stride, int pad, int ho, int wo, int vec) {
+    const conv_quad q(nb, ho, wo);
+    if (!q.ok) return;
+    const int ci = blockIdx.y;
     const long long cols = (long long)nb * ho * wo;
-    const float *c = col + (long long)img * ho * wo;
-    float s = 0.0f;
+    const float *src = x + ((long long)q.img * cin + ci) * h * w;
+    float *dst = col + (long long)ci * k * k * cols + (long long)q.img * ho * wo + q.y * wo + q.x0;
     for (int ky = 0; ky < k; ky++) {
-        const int ty = iy + pad - ky;
-        if (ty < 0 || ty % stride != 0 || ty / stride >= ho) continue;
-        const int oy = ty / stride;
-        for (int kx = 0; kx < k; kx++) {
-            const int tx = ix + pad - kx;
-            if (tx < 0 || tx % stride != 0 || tx / stride >= wo) continue;
-            s += c[((ci * k + ky) * k + kx) * cols + oy * wo + tx / stride];
+        const int iy = q.y * stride - pad + ky;
+        const bool row = iy >= 0 && iy < h;
+        for (int kx = 0; kx < k; kx++, dst += cols) {
+            float v[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int ix = (q.x0 + i) * stride - pad + kx;
+                v[i] = row && ix >= 0 && ix < w ? src[iy * w + ix] : 0.0f;
+            }
+            conv_put4(dst, v, q.n, vec);
         }
     }
-    x[e] = s;
 }
 
-// conv_nchw_to_cm transposes x (nb×C×P) to channel-major y[C][nb·P], the
-// layout of dy that the backward GEMMs read along their long dimension.
-extern "C" __global__ void conv_nchw_to_cm(const float *__restrict__ x, float *__restrict__ y, int nb, int c, int p) {
-    const long long cols = (long long)nb * p;
-    const long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= cols * c) return;
-    const long long ch = e / cols, j = e % cols;
-    const long long img = j / p, q = j % p;
-    y[e] = x[(img * c + ch) * p + q];
+// conv_col2im is im2col's adjoint as a gather: each input pixel of channel
+// ci sums the column entries it was copied to, in (ky, kx) order, so there
+// are no atomics and the result does not depend on scheduling. vec: W % 4
+// == 0 and x 16-byte aligned.
+extern "C" __global__ void conv_col2im(const float *__restrict__ col, float *__restrict__ x, int nb, int cin, int h,
+                                       int w, int k, int stride, int pad, int ho, int wo, int vec) {
+    const conv_quad q(nb, h, w);
+    if (!q.ok) return;
+    const int ci = blockIdx.y;
+    const long long cols = (long long)nb * ho * wo;
+    const float *src = col + (long long)ci * k * k * cols + (long long)q.img * ho * wo;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int ky = 0; ky < k; ky++) {
+        const int ty = q.y + pad - ky;
+        if (ty < 0 || ty % stride != 0 || ty / stride >= ho) continue;
+        const float *row = src + (long long)ky * k * cols + (ty / stride) * wo;
+        for (int kx = 0; kx < k; kx++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int tx = q.x0 + i + pad - kx;
+                // Stride 1 (every layer but the downsampling ones) skips
+                // the divisions.
+                const bool hit = stride == 1 ? tx >= 0 && tx < wo : tx >= 0 && tx % stride == 0 && tx / stride < wo;
+                if (i < q.n && hit) s[i] += row[kx * cols + (stride == 1 ? tx : tx / stride)];
+            }
+        }
+    }
+    conv_put4(x + (((long long)q.img * cin + ci) * h + q.y) * w + q.x0, s, q.n, vec);
+}
+
+// conv_nchw_to_cm transposes x (nb×C×P) to channel-major y[C][nb·P]: the
+// plane of each (image, channel c = blockIdx.y) is copied whole, seen as one
+// row of P pixels. vec: P % 4 == 0 and x and y 16-byte aligned.
+extern "C" __global__ void conv_nchw_to_cm(const float *__restrict__ x, float *__restrict__ y, int nb, int c, int p,
+                                           int vec) {
+    const conv_quad q(nb, 1, p);
+    if (!q.ok) return;
+    const int ch = blockIdx.y;
+    const float *src = x + ((long long)q.img * c + ch) * p + q.x0;
+    float v[4];
+    if (vec) {
+        const float4 f = *reinterpret_cast<const float4 *>(src);
+        v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+    } else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) v[i] = i < q.n ? src[i] : 0.0f;
+    }
+    conv_put4(y + ((long long)ch * nb + q.img) * p + q.x0, v, q.n, vec);
 }
 
 // Implicit-GEMM convolution: the same three GEMMs, with tile loaders

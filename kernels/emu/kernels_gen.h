@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "d5b3af290c2161828e7f5fdedac60c6ac88aa1216542e7d3e455014b2485170e"
+#define BYOL_EMU_SOURCES "ad4c066e56d38b0fb92425958689bb80fda0c926d0ff4df4eaa16ef10ebd0837"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)

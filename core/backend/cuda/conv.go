@@ -97,11 +97,32 @@ func convLen(op, name string, got, want int) {
 	}
 }
 
+// quadGrid is the grid of conv.cuh's im2col-path kernels: a thread per
+// four consecutive pixels of a row (nb images of h rows of w pixels), a
+// grid row per channel.
+func quadGrid(nb, h, w, channels int) Dim3 {
+	quads := nb * h * ceilDiv(w, 4)
+	if int64(nb)*int64(h)*int64(ceilDiv(w, 4)) >= 1<<31 {
+		panic(fmt.Sprintf("cuda: convolution: %d images of %d×%d pixels: a chunk over 2³¹ groups of four", nb, h, w))
+	}
+	return Dim3{ceilDiv(quads, 256), channels, 1}
+}
+
+// vec4 is the vec argument of those kernels: rows of a multiple of 4
+// floats starting at 16-byte aligned addresses on both sides.
+func vec4(w int, a, b Ptr) int {
+	if w%4 == 0 && a%16 == 0 && b%16 == 0 {
+		return 1
+	}
+	return 0
+}
+
 // im2col unfolds images [n0, n0+nb) of x into col.
 func (c *CUDA) im2col(x Ptr, col *Buf, g backend.ConvGeom, nb int) {
 	ho, wo := g.OutH(), g.OutW()
-	c.launch(kIm2col, Dim3{ceilDiv(nb*ho*wo, 256), g.Cin * g.K * g.K, 1}, Dim3{256, 1, 1},
-		U(uint64(x)), P(col), I(nb), I(g.Cin), I(g.H), I(g.W), I(g.K), I(g.Stride), I(g.Pad), I(ho), I(wo))
+	c.launch(kIm2col, quadGrid(nb, ho, wo, g.Cin), Dim3{256, 1, 1},
+		U(uint64(x)), P(col), I(nb), I(g.Cin), I(g.H), I(g.W), I(g.K), I(g.Stride), I(g.Pad), I(ho), I(wo),
+		I(vec4(wo, col.ptr, col.ptr)))
 }
 
 func (c *CUDA) Conv2d(x, w, y backend.Buffer, g backend.ConvGeom) {
@@ -139,8 +160,9 @@ func (c *CUDA) conv2d(a ConvAlgo, x, w, y backend.Buffer, g backend.ConvGeom) {
 func (c *CUDA) dyToCM(dy Ptr, g backend.ConvGeom, n0, cnt int) *Buf {
 	plane := g.OutH() * g.OutW()
 	dyT := c.conv.dyT
-	c.launch1D(kNCHWToCM, cnt*g.Cout*plane, 256,
-		U(uint64(dy+Ptr(4*n0*g.Cout*plane))), P(dyT), I(cnt), I(g.Cout), I(plane))
+	src := dy + Ptr(4*n0*g.Cout*plane)
+	c.launch(kNCHWToCM, quadGrid(cnt, 1, plane, g.Cout), Dim3{256, 1, 1},
+		U(uint64(src)), P(dyT), I(cnt), I(g.Cout), I(plane), I(vec4(plane, src, dyT.ptr)))
 	return dyT
 }
 
@@ -175,9 +197,10 @@ func (c *CUDA) conv2dBackwardData(a ConvAlgo, dy, w, dx backend.Buffer, g backen
 			a: wp, b: dyT.ptr, c: col.ptr,
 			lda: rows, ldb: cnt * plane, ldc: cnt * plane, batch: 1,
 		})
-		c.launch1D(kCol2im, cnt*g.Cin*g.H*g.W, 256,
-			P(col), U(uint64(dxp+Ptr(4*n0*g.Cin*g.H*g.W))), I(cnt), I(g.Cin), I(g.H), I(g.W), I(g.K), I(g.Stride),
-			I(g.Pad), I(ho), I(wo))
+		dst := dxp + Ptr(4*n0*g.Cin*g.H*g.W)
+		c.launch(kCol2im, quadGrid(cnt, g.H, g.W, g.Cin), Dim3{256, 1, 1},
+			P(col), U(uint64(dst)), I(cnt), I(g.Cin), I(g.H), I(g.W), I(g.K), I(g.Stride),
+			I(g.Pad), I(ho), I(wo), I(vec4(g.W, dst, dst)))
 	}
 }
 

@@ -73,6 +73,19 @@ func TestConv(t *testing.T) {
 	}
 }
 
+// TestConvOnUnalignedSlices runs the convolutions on tensors that start one
+// float into their buffers, where the float4 moves of the im2col path
+// (rows of a multiple of 4) must fall back to single floats. On the
+// emulator a misaligned float4 faults (g++ moves it with an aligned SSE
+// instruction), as it does on a GPU.
+func TestConvOnUnalignedSlices(t *testing.T) {
+	p := newPair(t)
+	p.offset = 1
+	for _, c := range convGeoms {
+		convCase(p, c.name, c.g, fp32)
+	}
+}
+
 // TestConvChunked shrinks the workspace so the batch runs in chunks of one
 // and two images: the filter gradient then accumulates across chunks.
 func TestConvChunked(t *testing.T) {

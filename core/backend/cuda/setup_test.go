@@ -27,6 +27,8 @@ type pair struct {
 	ref *cpu.CPU
 	dev *cuda.CUDA
 	rng *rand.Rand
+
+	offset int // where set, tensors are slices this many floats into a buffer (unaligned for float4)
 }
 
 var sharedDriver cuda.Driver
@@ -70,7 +72,7 @@ func (p *pair) uniform(n int, lo, hi float32) tensor {
 
 // from uploads host data to both backends.
 func (p *pair) from(h []float32) tensor {
-	t := tensor{ref: p.ref.Alloc(len(h)), dev: p.dev.Alloc(len(h)), n: len(h)}
+	t := p.alloc(len(h))
 	p.ref.Upload(t.ref, h)
 	p.dev.Upload(t.dev, h)
 	return t
@@ -78,9 +80,14 @@ func (p *pair) from(h []float32) tensor {
 
 // out returns an output tensor: zero on the reference, NaN on the device.
 func (p *pair) out(n int) tensor {
-	t := tensor{ref: p.ref.Alloc(n), dev: p.dev.Alloc(n), n: n}
+	t := p.alloc(n)
 	p.dev.Fill(t.dev, float32(math.NaN()))
 	return t
+}
+
+// alloc returns n zeros on both backends, p.offset floats into the buffers.
+func (p *pair) alloc(n int) tensor {
+	return tensor{ref: p.ref.Alloc(n+p.offset).Slice(p.offset, n), dev: p.dev.Alloc(n+p.offset).Slice(p.offset, n), n: n}
 }
 
 // host downloads both sides.
