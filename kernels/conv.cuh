@@ -68,6 +68,23 @@ extern "C" __global__ void conv_im2col(const float *__restrict__ x, float *__res
     }
 }
 
+// conv_tap finds the output pixel o = t / stride that input offset t (an
+// input coordinate plus pad minus the tap) was copied from, if t is a
+// multiple of the stride and o < n. Strides 1 and 2 (every ResNet layer)
+// take no division.
+__device__ __forceinline__ bool conv_tap(int t, int stride, int n, int &o) {
+    if (stride == 1) {
+        o = t;
+        return t >= 0 && t < n;
+    }
+    if (stride == 2) {
+        o = t >> 1;
+        return t >= 0 && (t & 1) == 0 && o < n;
+    }
+    o = t / stride;
+    return t >= 0 && t % stride == 0 && o < n;
+}
+
 // conv_col2im is im2col's adjoint as a gather: each input pixel of channel
 // ci sums the column entries it was copied to, in (ky, kx) order, so there
 // are no atomics and the result does not depend on scheduling. vec: W % 4
@@ -81,17 +98,14 @@ extern "C" __global__ void conv_col2im(const float *__restrict__ col, float *__r
     const float *src = col + (long long)ci * k * k * cols + (long long)q.img * ho * wo;
     float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int ky = 0; ky < k; ky++) {
-        const int ty = q.y + pad - ky;
-        if (ty < 0 || ty % stride != 0 || ty / stride >= ho) continue;
-        const float *row = src + (long long)ky * k * cols + (ty / stride) * wo;
+        int oy;
+        if (!conv_tap(q.y + pad - ky, stride, ho, oy)) continue;
+        const float *row = src + (long long)ky * k * cols + oy * wo;
         for (int kx = 0; kx < k; kx++) {
 #pragma unroll
             for (int i = 0; i < 4; i++) {
-                const int tx = q.x0 + i + pad - kx;
-                // Stride 1 (every layer but the downsampling ones) skips
-                // the divisions.
-                const bool hit = stride == 1 ? tx >= 0 && tx < wo : tx >= 0 && tx % stride == 0 && tx / stride < wo;
-                if (i < q.n && hit) s[i] += row[kx * cols + (stride == 1 ? tx : tx / stride)];
+                int ox;
+                if (conv_tap(q.x0 + i + pad - kx, stride, wo, ox) && i < q.n) s[i] += row[kx * cols + ox];
             }
         }
     }

@@ -2,7 +2,7 @@
 
 // The kernels of byol.cu and selftest.cuh, one KERNEL(name) each, and a
 // hash of those sources. Regenerate with `go generate ./kernels`.
-#define BYOL_EMU_SOURCES "ad4c066e56d38b0fb92425958689bb80fda0c926d0ff4df4eaa16ef10ebd0837"
+#define BYOL_EMU_SOURCES "6fe232b1ce4b459a2e1905dbeaaf996f263bb91f349ec0a18be89fd4501bf376"
 KERNEL(augment_views)
 KERNEL(augment_views_global)
 KERNEL(bn_backward_apply)
