@@ -34,6 +34,10 @@ run | rerun)
 	out=${OUT:-/tmp/gpu-check}
 	mkdir -p "$out"
 	step() { echo; echo "=== $*"; }
+	summary() {
+		step summary
+		timeout 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
+	}
 	# Every part has its own time limit, so one hang cannot eat the lease,
 	# and all of them share a budget (GPU_CHECK_SECONDS, default 500: give
 	# the device call about 40 s more) that keeps the last 20 s for the
@@ -77,8 +81,7 @@ run | rerun)
 		t 60 python3 bench/torch_byol.py --device cuda --dataset shapes --arch "$1" --batch "$2" --warmup "$3" --steps "$4" 2>&1 | tee -a "$out/bench.txt"
 	done
 	if [ "$mode" = rerun ]; then
-		step summary
-		timeout 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
+		summary
 		exit 0
 	fi
 
@@ -95,8 +98,7 @@ run | rerun)
 	t 40 .gpu/byol-lab bench --device cuda --dataset shapes --arch tiny --batch 256 --warmup 5 --timed 30 2>&1 | tee -a "$out/bench.txt"
 	t 40 python3 bench/torch_byol.py --device cuda --dataset shapes --arch tiny --batch 256 --warmup 5 --steps 30 2>&1 | tee -a "$out/bench.txt"
 
-	step summary
-	timeout 20 python3 scripts/gpu-summary.py "$out" | tee "$out/summary.md"
+	summary
 	;;
 *)
 	echo "usage: $0 prepare|run|rerun" >&2

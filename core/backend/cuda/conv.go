@@ -101,11 +101,11 @@ func convLen(op, name string, got, want int) {
 // four consecutive pixels of a row (nb images of h rows of w pixels), a
 // grid row per channel.
 func quadGrid(nb, h, w, channels int) Dim3 {
-	quads := nb * h * ceilDiv(w, 4)
-	if int64(nb)*int64(h)*int64(ceilDiv(w, 4)) >= 1<<31 {
+	quads := int64(nb) * int64(h) * int64(ceilDiv(w, 4))
+	if quads >= 1<<31 {
 		panic(fmt.Sprintf("cuda: convolution: %d images of %d×%d pixels: a chunk over 2³¹ groups of four", nb, h, w))
 	}
-	return Dim3{ceilDiv(quads, 256), channels, 1}
+	return Dim3{ceilDiv(int(quads), 256), channels, 1}
 }
 
 // vec4 is the vec argument of those kernels: rows of a multiple of 4
